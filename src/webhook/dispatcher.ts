@@ -1,0 +1,17 @@
+import type { Logger } from 'pino';
+import type { CallbackMessageResult, ChatCallback } from '../protocol/inbound.js';
+
+export interface DispatchContext {
+  /** Logger already bound to this callback (chatId). */
+  log: Logger;
+  /** When the callback arrived, ms since the epoch. */
+  receivedAt: number;
+}
+
+/**
+ * All the webhook knows of a bot: give it a verified, parsed callback, get back one result per
+ * incoming message, in the order the messages came (actions get none).
+ */
+export interface CallbackDispatcher {
+  dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]>;
+}

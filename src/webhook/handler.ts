@@ -1,0 +1,112 @@
+/**
+ * The webhook itself as a plain `(req, res)` function: it runs under `node:http` directly (our
+ * server) or inside Express (the router). Order of checks: draining → body (encoding, size) →
+ * signature over the exact bytes → JSON and schema → dispatch → 200/207.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino, type Logger } from 'pino';
+import type { CallbackMessageResult } from '../protocol/inbound.js';
+import { readRawBody } from './body.js';
+import type { CallbackDispatcher } from './dispatcher.js';
+import { Lifecycle } from './lifecycle.js';
+import { parseCallback } from './parse.js';
+import { sendError, sendJson } from './respond.js';
+import { verifySignature } from './signature.js';
+
+export interface WebhookOptions {
+  /** Client Sig key(s); several are accepted at once while rotating. */
+  keys: string | readonly string[];
+  dispatcher: CallbackDispatcher;
+  /** Largest accepted body in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  logger?: Logger;
+  /** Shared with the server so shutdown can refuse new callbacks and wait for running ones. */
+  lifecycle?: Lifecycle;
+}
+
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
+  const keys = typeof options.keys === 'string' ? [options.keys] : [...options.keys];
+  if (keys.length === 0 || keys.some((k) => k.length === 0)) {
+    throw new TypeError('createWebhookHandler: at least one non-empty Client Sig key is required');
+  }
+  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const log = options.logger ?? pino({ enabled: false });
+  const lifecycle = options.lifecycle ?? new Lifecycle();
+  const { dispatcher } = options;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const receivedAt = Date.now();
+    if (lifecycle.draining) {
+      sendError(res, 503, 'shutting_down', 'the server is shutting down; retry later', {}, { 'retry-after': '5', connection: 'close' });
+      return;
+    }
+    const read = await readRawBody(req, limit);
+    if (!read.ok) {
+      switch (read.kind) {
+        case 'too_large':
+          sendError(res, 413, 'body_too_large', `body exceeds the limit of ${read.limit} bytes`, {}, { connection: 'close' });
+          return;
+        case 'unsupported_encoding':
+          sendError(res, 415, 'unsupported_encoding', `Content-Encoding '${read.encoding}' is not supported; send the body uncompressed`);
+          return;
+        case 'consumed':
+          log.error('webhook body was consumed by another middleware before the BBM webhook router');
+          sendError(res, 500, 'raw_body_unavailable',
+            'a body parser (such as express.json()) read the request before the BBM webhook router, so its signature cannot be checked; mount the router before body parsers');
+          return;
+        case 'aborted':
+          res.destroy();
+          return;
+      }
+    }
+    const body = read.body;
+    const signature = req.headers['bbm-sig'];
+    if (typeof signature !== 'string') {
+      sendError(res, 401, 'invalid_signature', 'the BBM-Sig header is missing');
+      return;
+    }
+    if (!verifySignature(body, signature, keys)) {
+      sendError(res, 401, 'invalid_signature', 'BBM-Sig does not match the body under any configured key');
+      return;
+    }
+    const parsed = parseCallback(body);
+    if (!parsed.ok) {
+      sendError(res, 400, parsed.error, parsed.message, parsed.issues ? { issues: parsed.issues } : {});
+      return;
+    }
+    const callback = parsed.callback;
+    const callbackLog = log.child({ chatId: callback.chatId });
+    const results = await dispatcher.dispatch(callback, { log: callbackLog, receivedAt });
+    const status = messagesStatus(results);
+    sendJson(res, status, results.length === 0 && !callback.messages?.length ? {} : { messages: results });
+    callbackLog.info(
+      {
+        messages: callback.messages?.length ?? 0,
+        actions: callback.actions?.length ?? 0,
+        status,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      },
+      'callback',
+    );
+  }
+
+  return function bbmWebhook(req, res) {
+    lifecycle
+      .track(handle(req, res))
+      .catch((err: unknown) => {
+        log.error({ err }, 'webhook failed unexpectedly');
+        sendError(res, 500, 'internal_error', 'the callback could not be handled; BBM will retry');
+      });
+  };
+}
+
+/** 200 when every message was handled, 207 when at least one was not. */
+export function messagesStatus(results: readonly CallbackMessageResult[]): 200 | 207 {
+  for (const r of results) if (r.result.code !== 200) return 207;
+  return 200;
+}

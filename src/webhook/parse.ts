@@ -1,0 +1,77 @@
+import { ChatCallbackSchema, type ChatCallback } from '../protocol/inbound.js';
+import { INBOUND_LIMITS } from '../protocol/limits.js';
+import { toFieldIssues, type FieldIssue } from '../protocol/errors.js';
+
+export type ParseOutcome =
+  | { ok: true; callback: ChatCallback }
+  | { ok: false; error: string; message: string; issues?: FieldIssue[] };
+
+const OPEN_CURLY = 0x7b;
+const OPEN_SQUARE = 0x5b;
+const CLOSE_CURLY = 0x7d;
+const CLOSE_SQUARE = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Deepest nesting of objects and arrays in JSON bytes, stopping early once past `max`. */
+export function jsonDepthExceeds(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (b === OPEN_CURLY || b === OPEN_SQUARE) {
+      if (++depth > max) return true;
+    } else if (b === CLOSE_CURLY || b === CLOSE_SQUARE) depth--;
+  }
+  return false;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Drops keys that could reach a prototype if some later code merged the object carelessly. */
+function dropPrototypeKeys(this: unknown, key: string, value: unknown): unknown {
+  return FORBIDDEN_KEYS.has(key) ? undefined : value;
+}
+
+/**
+ * Verified bytes → a parsed callback, or a reason naming what is wrong. Never throws: every
+ * failure becomes a 400 body.
+ */
+export function parseCallback(body: Buffer): ParseOutcome {
+  if (body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
+    return { ok: false, error: 'invalid_json', message: 'body starts with a UTF-8 byte order mark; send plain JSON' };
+  }
+  if (jsonDepthExceeds(body, INBOUND_LIMITS.jsonDepth)) {
+    return { ok: false, error: 'invalid_json', message: `JSON nested deeper than ${INBOUND_LIMITS.jsonDepth} levels` };
+  }
+  const text = body.toString('utf8');
+  let value: unknown;
+  try {
+    // The reviver costs a full walk, so it runs only when a dangerous key could be present.
+    value =
+      text.includes('__proto__') || text.includes('constructor') || text.includes('prototype')
+        ? JSON.parse(text, dropPrototypeKeys)
+        : JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: 'invalid_json', message: `body is not valid JSON: ${(err as Error).message}` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    return { ok: false, error: 'invalid_callback', message: `body must be a JSON object, got ${kind}` };
+  }
+  const parsed = ChatCallbackSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = toFieldIssues(parsed.error.issues);
+    return {
+      ok: false,
+      error: 'invalid_callback',
+      message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+      issues,
+    };
+  }
+  return { ok: true, callback: parsed.data };
+}

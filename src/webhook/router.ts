@@ -1,0 +1,56 @@
+/**
+ * The webhook for Express apps: mount it under any base path and it serves `POST <base>/v1/chats`,
+ * `GET <base>/healthz` and `GET <base>/readyz`.
+ *
+ * It is an Express sub-application so that it learns, at mount time, what the host registered
+ * before it: a global `express.json()` would eat the raw bytes the signature is computed over, so
+ * mounting after one throws an error naming the fix instead of failing every callback later.
+ */
+import express, { type Express } from 'express';
+import { createWebhookHandler, type WebhookOptions } from './handler.js';
+import { answerHealth, answerReadiness, type ReadinessCheck } from './health.js';
+import { Lifecycle } from './lifecycle.js';
+import { sendError } from './respond.js';
+
+export interface WebhookRouterOptions extends WebhookOptions {
+  readiness?: ReadinessCheck;
+}
+
+export class WebhookMountError extends Error {
+  readonly code = 'WEBHOOK_MOUNTED_AFTER_BODY_PARSER';
+}
+
+interface StackLayer {
+  name?: string;
+}
+
+/** Body parsers that would consume `application/json` requests before the webhook sees them. */
+const CONSUMING_PARSERS = new Set(['jsonParser']);
+
+export function createWebhookRouter(options: WebhookRouterOptions): Express {
+  const lifecycle = options.lifecycle ?? new Lifecycle();
+  const handler = createWebhookHandler({ ...options, lifecycle });
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  app.on('mount', (parent: express.Application) => {
+    const stack = (parent.router as unknown as { stack?: StackLayer[] }).stack ?? [];
+    const parser = stack.find((layer) => layer.name !== undefined && CONSUMING_PARSERS.has(layer.name));
+    if (parser) {
+      throw new WebhookMountError(
+        'createWebhookRouter() was mounted after express.json(): the JSON parser would consume the raw body ' +
+          'that BBM-Sig is computed over. Mount the webhook router before app.use(express.json()), ' +
+          'or limit express.json() to your other routes.',
+      );
+    }
+  });
+
+  app.post('/v1/chats', (req, res) => handler(req, res));
+  app.all('/v1/chats', (_req, res) => {
+    sendError(res, 405, 'method_not_allowed', 'callbacks are POSTed to /v1/chats', {}, { allow: 'POST' });
+  });
+  app.get('/healthz', (_req, res) => answerHealth(res));
+  app.get('/readyz', (_req, res) => answerReadiness(res, lifecycle, options.readiness));
+  return app;
+}
