@@ -4,13 +4,16 @@ import { z } from 'zod';
  * Integer fields (`index`, `ts`, result `code`) arrive as numbers or as numeric strings in the
  * platform's own samples: accept both and coerce to a number.
  */
-export const LenientInt = z.union([
-  z.number().int(),
-  z
-    .string()
-    .regex(/^-?\d{1,16}$/, 'expected an integer or a string of digits')
-    .transform((s) => Number(s)),
-]);
+export const LenientInt = z.union(
+  [
+    z.number().int(),
+    z
+      .string()
+      .regex(/^-?\d{1,16}$/, 'expected an integer or a string of digits')
+      .transform((s) => Number(s)),
+  ],
+  { error: 'expected an integer or a string of digits' },
+);
 
 /** Counts Unicode code points, not UTF-16 units: "characters" in the spec's limits. */
 export function codePointLength(s: string): number {

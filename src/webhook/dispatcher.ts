@@ -6,6 +6,8 @@ export interface DispatchContext {
   log: Logger;
   /** When the callback arrived, ms since the epoch. */
   receivedAt: number;
+  /** Registers work that outlives the answer (handlers past the deadline) so shutdown waits for it. */
+  track?: (work: Promise<unknown>) => void;
 }
 
 /**

@@ -81,9 +81,16 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     }
     const callback = parsed.callback;
     const callbackLog = log.child({ chatId: callback.chatId });
-    const results = await dispatcher.dispatch(callback, { log: callbackLog, receivedAt });
+    const results = await dispatcher.dispatch(callback, {
+      log: callbackLog,
+      receivedAt,
+      // Work the dispatcher keeps running after the answer: shutdown waits for it too.
+      track: (work) => void lifecycle.track(work),
+    });
     const status = messagesStatus(results);
-    sendJson(res, status, results.length === 0 && !callback.messages?.length ? {} : { messages: results });
+    // While shutting down, close the connection after this answer so the server can stop promptly.
+    const headers: Record<string, string> = lifecycle.draining ? { connection: 'close' } : {};
+    sendJson(res, status, results.length === 0 && !callback.messages?.length ? {} : { messages: results }, headers);
     callbackLog.info(
       {
         messages: callback.messages?.length ?? 0,

@@ -37,6 +37,13 @@ function dropPrototypeKeys(this: unknown, key: string, value: unknown): unknown 
   return FORBIDDEN_KEYS.has(key) ? undefined : value;
 }
 
+function mayHideDangerousKey(text: string): boolean {
+  return text.includes('__proto__') || text.includes('constructor') || text.includes('prototype') || text.includes('\\u');
+}
+
+/** Most field problems listed in a 400 answer. */
+export const MAX_REPORTED_ISSUES = 20;
+
 /**
  * Verified bytes → a parsed callback, or a reason naming what is wrong. Never throws: every
  * failure becomes a 400 body.
@@ -51,11 +58,9 @@ export function parseCallback(body: Buffer): ParseOutcome {
   const text = body.toString('utf8');
   let value: unknown;
   try {
-    // The reviver costs a full walk, so it runs only when a dangerous key could be present.
-    value =
-      text.includes('__proto__') || text.includes('constructor') || text.includes('prototype')
-        ? JSON.parse(text, dropPrototypeKeys)
-        : JSON.parse(text);
+    // The reviver costs a full walk, so it runs only when a dangerous key could be present: spelled
+    // out, or hidden behind \u escapes (`"\u005f_proto__"` contains none of the words).
+    value = mayHideDangerousKey(text) ? JSON.parse(text, dropPrototypeKeys) : JSON.parse(text);
   } catch (err) {
     return { ok: false, error: 'invalid_json', message: `body is not valid JSON: ${(err as Error).message}` };
   }
@@ -65,11 +70,14 @@ export function parseCallback(body: Buffer): ParseOutcome {
   }
   const parsed = ChatCallbackSchema.safeParse(value);
   if (!parsed.success) {
-    const issues = toFieldIssues(parsed.error.issues);
+    // A body of thousands of bad entries must not become an answer many times its size.
+    const all = toFieldIssues(parsed.error.issues);
+    const issues = all.slice(0, MAX_REPORTED_ISSUES);
+    const more = all.length > issues.length ? ` (and ${all.length - issues.length} more)` : '';
     return {
       ok: false,
       error: 'invalid_callback',
-      message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+      message: issues.map((i) => `${i.path}: ${i.message}`).join('; ') + more,
       issues,
     };
   }

@@ -22,6 +22,23 @@ export class WebhookMountError extends Error {
 
 interface StackLayer {
   name?: string;
+  /** Set by Express's router on layers mounted with `app.use(fn)` (no path): they see every request. */
+  slash?: boolean;
+  /** The path given to `app.use(path, fn)`. */
+  rawPath?: unknown;
+}
+
+/** True when a middleware mounted at `layerPath` also sees requests under `mountPath`. */
+function pathCovers(layerPath: unknown, mountPath: unknown): boolean {
+  // Only a plain string on both sides can be compared; anything else is assumed to overlap.
+  if (typeof layerPath !== 'string' || typeof mountPath !== 'string') return true;
+  const base = layerPath.replace(/\/+$/, '');
+  return base === '' || mountPath === base || mountPath.startsWith(`${base}/`);
+}
+
+function consumesWebhookRequests(layer: StackLayer, mountPath: unknown): boolean {
+  if (layer.name === undefined || !CONSUMING_PARSERS.has(layer.name)) return false;
+  return layer.slash === true || pathCovers(layer.rawPath, mountPath);
 }
 
 /** Body parsers that would consume `application/json` requests before the webhook sees them. */
@@ -36,7 +53,8 @@ export function createWebhookRouter(options: WebhookRouterOptions): Express {
 
   app.on('mount', (parent: express.Application) => {
     const stack = (parent.router as unknown as { stack?: StackLayer[] }).stack ?? [];
-    const parser = stack.find((layer) => layer.name !== undefined && CONSUMING_PARSERS.has(layer.name));
+    // A parser limited to other paths (`app.use('/api', express.json())`) is harmless.
+    const parser = stack.find((layer) => consumesWebhookRequests(layer, app.mountpath));
     if (parser) {
       throw new WebhookMountError(
         'createWebhookRouter() was mounted after express.json(): the JSON parser would consume the raw body ' +

@@ -1,0 +1,191 @@
+/**
+ * One typed configuration object, from (lowest to highest precedence) `config/default.json`, an
+ * optional `.env` file, and the environment. Validated once at startup: a bad value becomes a
+ * {@link ConfigError} naming the variable, which `main` prints as one line before exiting 1.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+import { BbmError } from '../protocol/errors.js';
+import { parseByteSize } from '../webhook/body.js';
+import { parseKeyList } from '../webhook/signature.js';
+
+export class ConfigError extends BbmError {
+  constructor(variable: string, message: string) {
+    super('CONFIG_INVALID', `${variable} ${message}`, { field: variable });
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL')
+  .transform((s) => s.replace(/\/+$/, ''));
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((s) => (s === '' ? undefined : s));
+
+const fileSetting = optionalText.refine((p) => p === undefined || existsSync(p), 'names a file that does not exist');
+
+const EnvSchema = z
+  .object({
+    PORT: integer(0, 65535),
+    HOST: z.string().trim().min(1, 'must not be empty'),
+    BBM_SIG_KEY: z
+      .string({ error: 'is required: the Client Sig key BBM issued when the bot was provisioned' })
+      .transform(parseKeyList)
+      .refine((keys) => keys.length > 0, 'is required: the Client Sig key BBM issued when the bot was provisioned'),
+    BBM_CLIENT_CREDENTIALS: optionalText,
+    BBM_TOKEN_URL: httpUrl.optional(),
+    BBM_API_URL: httpUrl,
+    BOT: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'must be the name of a folder under bots/ (letters, digits, - and _)'),
+    BOT_NAME: optionalText,
+    BBM_DELIVERY_NOTIFICATIONS: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((v) => v === 'on' || v === 'off', 'must be "on" or "off"')
+      .transform((v) => v === 'on'),
+    LOG_LEVEL: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((v): v is (typeof LOG_LEVELS)[number] => (LOG_LEVELS as readonly string[]).includes(v), {
+        message: `must be one of ${LOG_LEVELS.join(', ')}`,
+      }),
+    TLS_CERT_FILE: fileSetting,
+    TLS_KEY_FILE: fileSetting,
+    WEBHOOK_BODY_LIMIT: z
+      .string()
+      .transform((s) => parseByteSize(s) ?? Number.NaN)
+      .refine((n) => !Number.isNaN(n), 'must be a size such as 1mb, 512kb or 1048576'),
+    SHUTDOWN_TIMEOUT_MS: integer(0, 600_000),
+    REDIS_URL: optionalText.refine(
+      (s) => s === undefined || /^rediss?:\/\//.test(s),
+      'must be a redis:// or rediss:// URL',
+    ),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
+      const missing = env.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set too: HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE' });
+    }
+    if ((env.BBM_CLIENT_CREDENTIALS === undefined) !== (env.BBM_TOKEN_URL === undefined)) {
+      const missing = env.BBM_CLIENT_CREDENTIALS === undefined ? 'BBM_CLIENT_CREDENTIALS' : 'BBM_TOKEN_URL';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set too: sending needs both BBM_CLIENT_CREDENTIALS and BBM_TOKEN_URL' });
+    }
+  });
+
+/** Every variable the operator can set: the public interface, documented in .env.example. */
+export const CONFIG_VARIABLES = [
+  'PORT', 'HOST', 'BBM_SIG_KEY', 'BBM_CLIENT_CREDENTIALS', 'BBM_TOKEN_URL', 'BBM_API_URL', 'BOT', 'BOT_NAME',
+  'BBM_DELIVERY_NOTIFICATIONS', 'LOG_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'WEBHOOK_BODY_LIMIT',
+  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL',
+] as const;
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** Every valid Client Sig key (rotation), as UTF-8 strings. */
+  sigKeys: string[];
+  /** Present when the bot can send: both the credentials and the token URL are set. */
+  credentials: { clientCredentials: string; tokenUrl: string } | undefined;
+  apiUrl: string;
+  bot: string;
+  botName: string | undefined;
+  deliveryNotifications: boolean;
+  logLevel: (typeof LOG_LEVELS)[number];
+  tls: { certFile: string; keyFile: string } | undefined;
+  webhookBodyLimit: number;
+  shutdownTimeoutMs: number;
+  redisUrl: string | undefined;
+}
+
+/** Where `config/` and `bots/` live, whether running from src/ (tsx) or dist/ (compiled). */
+export const PROJECT_ROOT = findRootFrom(dirname(fileURLToPath(import.meta.url)));
+
+/** The package root: the nearest folder above this file that has a package.json. */
+function findRootFrom(dir: string): string {
+  let d = dir;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    d = dirname(d);
+  }
+  return process.cwd();
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The .env file to read; default `.env` in the working directory. Missing is fine. */
+  envFile?: string | false;
+  defaultsFile?: string;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  const defaults = JSON.parse(
+    readFileSync(options.defaultsFile ?? join(PROJECT_ROOT, 'config', 'default.json'), 'utf8'),
+  ) as Record<string, string>;
+  const envFile = options.envFile === undefined ? join(process.cwd(), '.env') : options.envFile;
+  let fromFile: Record<string, string | undefined> = {};
+  if (envFile && existsSync(envFile)) fromFile = parseEnv(readFileSync(envFile, 'utf8'));
+  const env = options.env ?? process.env;
+
+  const merged: Record<string, string | undefined> = { ...defaults };
+  for (const key of CONFIG_VARIABLES) {
+    // The environment wins over .env even when blank; a blank value means "not set" (`BBM_TOKEN_URL=`
+    // copied from .env.example), so the default applies.
+    const v = env[key] ?? fromFile[key];
+    if (v !== undefined && v.trim() !== '') merged[key] = v;
+  }
+  const parsed = EnvSchema.safeParse(merged);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    const variable = String(first.path[0] ?? 'configuration');
+    const rest = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
+    throw new ConfigError(variable, `${first.message}${rest}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    sigKeys: e.BBM_SIG_KEY,
+    credentials:
+      e.BBM_CLIENT_CREDENTIALS && e.BBM_TOKEN_URL
+        ? { clientCredentials: e.BBM_CLIENT_CREDENTIALS, tokenUrl: e.BBM_TOKEN_URL }
+        : undefined,
+    apiUrl: e.BBM_API_URL,
+    bot: e.BOT,
+    botName: e.BOT_NAME,
+    deliveryNotifications: e.BBM_DELIVERY_NOTIFICATIONS,
+    logLevel: e.LOG_LEVEL as AppConfig['logLevel'],
+    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
+    webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    redisUrl: e.REDIS_URL,
+  };
+}
