@@ -19,6 +19,7 @@ import {
   type SendRequest,
 } from '../protocol/outbound.js';
 import { MemoryStore } from '../state/memory.js';
+import { KeyedQueue } from '../state/keyed-queue.js';
 import type { StateStore } from '../state/store.js';
 import { ClosedChats } from './closed-chats.js';
 import { ChatApiError, ChatClosedError } from './errors.js';
@@ -156,8 +157,8 @@ export class ChatClient {
   private readonly logger: Logger | undefined;
   private readonly onSend: ((event: SendAttemptEvent) => void) | undefined;
   private readonly now: () => number;
-  /** Tail of each chat's send queue; absent when the chat is idle. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Sends to one chat go one after another, so a retried message is never overtaken. */
+  private readonly queue = new KeyedQueue();
 
   constructor(options: ChatClientOptions) {
     if (!options.apiUrl) throw new TypeError('ChatClient: apiUrl is required');
@@ -243,7 +244,7 @@ export class ChatClient {
       return Promise.reject(err);
     }
     const url = `${this.apiBase}${encodeURIComponent(input.chatId)}?mTok=${encodeURIComponent(input.mTok)}`;
-    return this.serialize(input.chatId, () => this.deliver(body, input.mTok, url));
+    return this.queue.run(input.chatId, () => this.deliver(body, input.mTok, url));
   }
 
   /** Releases sockets (and the store, if the client made it). Pending sends may fail. */
@@ -279,21 +280,6 @@ export class ChatClient {
     if (typeof mTok !== 'string' || mTok.length === 0) issues.push({ path: 'mTok', message: 'must be a non-empty string' });
     if (!parsed.success || issues.length > 0) throw new ValidationError('Outbound request', issues);
     return parsed.data;
-  }
-
-  /** Runs sends to one chat one after another, so a retried message is never overtaken. */
-  private serialize<T>(chatId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(chatId);
-    const run = previous === undefined ? task() : previous.then(task);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(chatId, tail);
-    void tail.then(() => {
-      if (this.queues.get(chatId) === tail) this.queues.delete(chatId);
-    });
-    return run;
   }
 
   private async deliver(body: SendRequest, mTok: string, url: string): Promise<SendResult> {

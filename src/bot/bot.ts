@@ -1,0 +1,520 @@
+/**
+ * A bot: middleware and handlers registered on it, and the dispatcher the webhook hands callbacks
+ * to. Each action and each message of a callback is its own turn through the middleware, actions
+ * first, then messages in index order; one chat's callbacks are handled one at a time.
+ */
+import { pino, type Logger } from 'pino';
+import type { SendRequest, SendResult } from '../client/index.js';
+import { BbmError } from '../protocol/errors.js';
+import type { CallbackMessageResult, ChatCallback, InboundAction, InboundMessage } from '../protocol/inbound.js';
+import type { OutboundAction, OutboundMessage } from '../protocol/outbound.js';
+import { MemoryStore } from '../state/memory.js';
+import type { StateStore } from '../state/store.js';
+import type { CallbackDispatcher, DispatchContext } from '../webhook/dispatcher.js';
+import { KeyedQueue } from '../state/keyed-queue.js';
+import { ChatRegistry, type ChatRecord } from './chat-registry.js';
+import { systemClock, type Clock } from './clock.js';
+import { compose, type Middleware, type NextFunction } from './compose.js';
+import { Context, normalizeReply, type Chat, type ReplyContent, type TurnInit, type TurnServices, type User } from './context.js';
+import { DeliveryTracker, type DeliveryState, type SentMessage } from './delivery-tracker.js';
+import { eventsOfAction, eventsOfMessage, type EventMap, type EventName, type Postback } from './events.js';
+import { RedeliveryGuard, type MessageOutcome } from './redelivery.js';
+import { SessionStore, type SessionOptions, type SessionTurns as SessionTurnsOf } from './session.js';
+import { TypingTracker, type TypingStopReason } from './typing-tracker.js';
+
+/** The context inside handlers for `event`: its properties are certain there. */
+export type ContextFor<E extends EventName, S> = Context<S> & EventMap[E];
+export type Handler<C> = (ctx: C, next: NextFunction) => unknown;
+export type ErrorHandler<S> = (error: unknown, ctx: Context<S>) => unknown;
+
+/** What a bot needs to send: the Chat API client (or anything that sends like it). */
+export interface Sender {
+  send(request: SendRequest): Promise<SendResult>;
+  /** Marks the chat closed (the user left): later sends with this chat id and token are refused. */
+  closeChat(chatId: string, mTok: string | undefined): Promise<void>;
+}
+
+/** What the server (or the test kit) gives a bot before it handles callbacks. */
+export interface BotRuntime {
+  sender: Sender;
+  store?: StateStore;
+  logger?: Logger;
+  /** As provisioned with BBM: when on, the bot sends read receipts for every handled message. */
+  deliveryNotifications?: boolean;
+  /** Display name in outbound userInfos; overrides the name given to createBot. */
+  botName?: string;
+}
+
+export interface BotOptions<S = undefined> {
+  /** The bot's display name, sent in userInfos with every message. */
+  name: string;
+  /** Per-chat state in `ctx.session`, saved after each turn that succeeds. */
+  session?: SessionOptions<S>;
+  /**
+   * Handle the rest of a callback's messages after one failed. Default false: later messages get
+   * 409, as the Chat API itself does.
+   */
+  continueOnError?: boolean;
+  /**
+   * BBM waits for the callback's answer. After this long, messages still being handled are
+   * answered 200 and their handlers go on in the background. Default 4000 ms; 0 waits forever.
+   */
+  deadlineMs?: number;
+  /** How often `ctx.withTyping` repeats the typing action. Default 25 s (BBM clears it at 30 s). */
+  typingRepeatMs?: number;
+  /** Time source for typing timeouts; injectable for tests. */
+  clock?: Clock;
+}
+
+/**
+ * An error a handler throws to choose the message's result code (default 500): `503` asks BBM to
+ * retry later, `400` says the message itself is wrong.
+ */
+export class HandlerError extends BbmError {
+  readonly status: number;
+  constructor(status: number, message: string, options: { cause?: unknown } = {}) {
+    super('HANDLER_FAILED', message, options);
+    this.status = status;
+  }
+}
+
+export class BotNotStartedError extends BbmError {
+  constructor() {
+    super('BOT_NOT_STARTED', 'the bot has no sender yet: start it with the server, the test kit, or bot.init()');
+  }
+}
+
+/** The result code for a failed message: the error's own status when it carries a 4xx/5xx, else 500. */
+function resultCodeOf(error: unknown): number {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+type TextTrigger = string | RegExp | ((text: string) => boolean);
+type PostbackTrigger = string | RegExp | Readonly<Record<string, string>> | ((postback: Postback) => boolean);
+
+interface Started {
+  sender: Sender;
+  store: StateStore;
+  logger: Logger;
+  deliveryNotifications: boolean;
+  botName: string;
+  registry: ChatRegistry;
+  redelivery: RedeliveryGuard;
+  deliveries: DeliveryTracker;
+  sessions: SessionStore<unknown> | undefined;
+  services: TurnServices;
+}
+
+/** Results of one callback, filled in as its messages finish; read when the deadline answers early. */
+interface Progress {
+  results: (CallbackMessageResult | undefined)[];
+  answered: boolean;
+}
+
+export class Bot<S = undefined> implements CallbackDispatcher {
+  readonly options: Readonly<BotOptions<S>>;
+  private readonly middleware: Middleware<Context<S>>[] = [];
+  private composed: ((ctx: Context<S>) => Promise<void>) | undefined;
+  private errorHandler: ErrorHandler<S> | undefined;
+  private started: Started | undefined;
+  private readonly queue = new KeyedQueue();
+  private readonly listened = new Set<EventName>();
+  private readonly clock: Clock;
+  private readonly typingTracker: TypingTracker;
+  private readonly background = new Set<Promise<unknown>>();
+
+  constructor(options: BotOptions<S>) {
+    if (!options.name) throw new TypeError('createBot: a name is required (it is shown to users)');
+    this.options = { ...options };
+    this.clock = options.clock ?? systemClock;
+    this.typingTracker = new TypingTracker((chatId, reason) => this.typingStopped(chatId, reason), this.clock);
+  }
+
+  /** Adds middleware that runs for every turn, in the order added. */
+  use(...middleware: Middleware<Context<S>>[]): this {
+    this.middleware.push(...middleware);
+    this.composed = undefined;
+    return this;
+  }
+
+  /** Runs the handlers for turns that fire `event` (or any of several events). */
+  on<E extends EventName>(event: E | readonly E[], ...handlers: Handler<ContextFor<E, S>>[]): this {
+    const events = (Array.isArray(event) ? event : [event]) as readonly EventName[];
+    for (const e of events) this.listened.add(e);
+    const chain = compose(handlers as Middleware<Context<S>>[]);
+    return this.use((ctx, next) => (events.some((e) => ctx.events.has(e)) ? chain(ctx, next) : next()));
+  }
+
+  /**
+   * Handlers for text messages that match: a string (exact text), a RegExp (`ctx.match` holds the
+   * match) or a predicate.
+   */
+  hears(trigger: TextTrigger, ...handlers: Handler<ContextFor<'text', S>>[]): this {
+    const chain = compose(handlers as Middleware<Context<S>>[]);
+    return this.use((ctx, next) => {
+      if (!ctx.events.has('text')) return next();
+      const text = ctx.text ?? '';
+      if (typeof trigger === 'string') return text === trigger ? chain(ctx, next) : next();
+      if (trigger instanceof RegExp) {
+        trigger.lastIndex = 0;
+        const match = trigger.exec(text);
+        if (!match) return next();
+        ctx.match = match;
+        return chain(ctx, next);
+      }
+      return trigger(text) ? chain(ctx, next) : next();
+    });
+  }
+
+  /**
+   * Handlers for postbacks that match: exact data; a query string whose every parameter the data
+   * has (`'action=book'` matches `action=book&offer=1`); an object of parameters; a RegExp over the
+   * data; or a predicate.
+   */
+  postback(trigger: PostbackTrigger, ...handlers: Handler<ContextFor<'postback', S>>[]): this {
+    const matches = postbackMatcher(trigger);
+    const chain = compose(handlers as Middleware<Context<S>>[]);
+    return this.use((ctx, next) => {
+      const postback = ctx.postback;
+      return postback && matches(postback) ? chain(ctx, next) : next();
+    });
+  }
+
+  /** Sees every error a handler throws, on the webhook path and in the background. Without one, errors are logged. */
+  catch(handler: ErrorHandler<S>): this {
+    this.errorHandler = handler;
+    return this;
+  }
+
+  /** Connects the bot to a sender, a store and a logger. The server and the test kit call this. */
+  init(runtime: BotRuntime): this {
+    const store = runtime.store ?? new MemoryStore();
+    const deliveryNotifications = runtime.deliveryNotifications ?? false;
+    this.started = {
+      sender: runtime.sender,
+      store,
+      logger: runtime.logger ?? pino({ enabled: false }),
+      deliveryNotifications,
+      botName: runtime.botName ?? this.options.name,
+      registry: new ChatRegistry(store),
+      redelivery: new RedeliveryGuard(store),
+      deliveries: new DeliveryTracker(store),
+      sessions: this.options.session ? new SessionStore(store, this.options.session as SessionOptions<unknown>) : undefined,
+      services: {
+        deliveryNotifications,
+        typingRepeatMs: this.options.typingRepeatMs ?? 25_000,
+        send: (chat, user, messages, actions) => this.sendInto(chat, user, messages, actions),
+      },
+    };
+    return this;
+  }
+
+  get name(): string {
+    return this.started?.botName ?? this.options.name;
+  }
+
+  /** Whether the user in this chat is typing now (a typing action in the last 30 s, no message since). */
+  isTyping(chatId: string): boolean {
+    return this.typingTracker.isTyping(chatId);
+  }
+
+  /** What became of a message the bot sent: accepted, delivered or read; undefined when unknown or expired. */
+  async deliveryState(mid: string): Promise<DeliveryState | undefined> {
+    return (await this.requireStarted().deliveries.get(mid))?.state;
+  }
+
+  /**
+   * Writes to a chat later in a conversation the user started, with the chat's latest mTok.
+   * Throws when the bot has never seen the chat.
+   */
+  async send(chatId: string, ...content: ReplyContent[]): Promise<SendResult> {
+    const record = await this.requireRecord(chatId);
+    return this.sendInto(record.chat, record.user, normalizeReply(content), []);
+  }
+
+  /** Shows "is typing…" in a known chat (for operator relays: see TypingRelay). */
+  async typing(chatId: string): Promise<void> {
+    const record = await this.requireRecord(chatId);
+    await this.sendInto(record.chat, record.user, [], [{ type: 'typing' }]);
+  }
+
+  /** Background work (handlers past the deadline, delivery events) still running. */
+  get pendingWork(): number {
+    return this.background.size;
+  }
+
+  /** Waits for background work, at most `timeoutMs`; true when it all finished. */
+  async idle(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.background.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.background]),
+        new Promise((r) => (timer = setTimeout(r, left))),
+      ]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** Stops the typing timer. */
+  close(): void {
+    this.typingTracker.stop();
+  }
+
+  /** CallbackDispatcher: handle a verified callback, one result per incoming message. */
+  async dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]> {
+    const progress: Progress = { results: new Array(callback.messages?.length ?? 0), answered: false };
+    const work = this.queue.run(callback.chatId, () => this.handleCallback(callback, context, progress));
+    const deadlineMs = this.options.deadlineMs ?? 4000;
+    if (deadlineMs <= 0) return work;
+
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), deadlineMs);
+    });
+    const first = await Promise.race([work, late]);
+    clearTimeout(timer);
+    if (first) return first;
+
+    // Past the deadline: answer for what is still running as handled, and keep going.
+    progress.answered = true;
+    const rest = work.catch((err: unknown) => context.log.error({ err }, 'background handling failed'));
+    this.keep(rest);
+    context.track?.(rest);
+    context.log.warn({ deadlineMs }, 'callback answered at the deadline; handlers go on in the background');
+    return (callback.messages ?? []).map((m, i) => progress.results[i] ?? { mid: m.mid, result: { code: 200 } });
+  }
+
+  private async handleCallback(callback: ChatCallback, context: DispatchContext, progress: Progress): Promise<CallbackMessageResult[]> {
+    const started = this.requireStarted();
+    const { chat, user } = await started.registry.remember(callback);
+    const session = started.sessions ? await started.sessions.load(chat.id) : undefined;
+    const base = { callback, chat, user, services: started.services, log: context.log };
+
+    for (const action of callback.actions ?? []) await this.handleAction(action, base, session);
+
+    const messages = callback.messages ?? [];
+    const results = progress.results as CallbackMessageResult[];
+    let failed = false;
+    for (const i of indexOrder(messages)) {
+      const message = messages[i]!;
+      if (failed && !this.options.continueOnError && !progress.answered) {
+        results[i] = { mid: message.mid, result: { code: 409, error: 'not handled: an earlier message in this callback failed' } };
+        continue;
+      }
+      // A message from the user ends their typing.
+      this.typingTracker.message(chat.id);
+      const outcome = await this.handleMessage(message, base, session);
+      if (outcome.code !== 200) failed = true;
+      results[i] = { mid: message.mid, result: outcome.error === undefined ? { code: outcome.code } : { code: outcome.code, error: outcome.error } };
+    }
+    return results;
+  }
+
+  private async handleAction(
+    action: InboundAction,
+    base: Omit<TurnInit, 'events'>,
+    session: SessionTurns | undefined,
+  ): Promise<void> {
+    const started = this.started!;
+    const chatId = base.chat.id;
+    if (action.type === 'typing' && this.typingTracker.typing(chatId) && this.listened.has('typingStart')) {
+      await this.turn({ ...base, action, events: new Set<EventName>(['typingStart']) }, session);
+    }
+    // A read action is one `read` turn per message id (below), not a turn of its own for `read`.
+    const events = action.type === 'read' ? new Set<EventName>(['action']) : eventsOfAction(action);
+    await this.turn({ ...base, action, events }, session);
+    if (action.type === 'leave') {
+      // The user is gone whatever the handlers did: nothing more may be sent with this token.
+      await started.sender.closeChat(chatId, base.chat.mTok);
+    }
+    if (action.type === 'dlv' || action.type === 'read') {
+      const target: DeliveryState = action.type === 'dlv' ? 'delivered' : 'read';
+      for (const mid of (action as { mids: string[] }).mids) {
+        const moved = await started.deliveries.advance(mid, target);
+        for (const state of moved?.reached ?? []) {
+          await this.deliveryTurn(base, session, action, state === 'delivered' ? 'delivered' : 'read', moved!.record);
+        }
+        // A read for a message we do not know still fires `read`, once, without the original.
+        if (!moved && target === 'read') {
+          const known = await started.deliveries.get(mid);
+          if (!known) await this.deliveryTurn(base, session, action, 'read', undefined, mid);
+        }
+      }
+    }
+  }
+
+  private async deliveryTurn(
+    base: Omit<TurnInit, 'events'>,
+    session: SessionTurns | undefined,
+    action: InboundAction | undefined,
+    event: 'delivered' | 'read',
+    record: SentMessage | undefined,
+    mid = record?.mid,
+  ): Promise<void> {
+    if (!this.listened.has(event)) return;
+    await this.turn(
+      {
+        ...base,
+        ...(action ? { action } : {}),
+        events: new Set<EventName>([event]),
+        delivery: { mid: mid!, message: record?.message, state: record?.state ?? (event === 'read' ? 'read' : 'delivered') },
+      },
+      session,
+    );
+  }
+
+  private async handleMessage(message: InboundMessage, base: Omit<TurnInit, 'events'>, session: SessionTurns | undefined): Promise<MessageOutcome> {
+    const guard = this.started!.redelivery;
+    const claim = await guard.claim(base.chat.id, message.mid);
+    if (claim.kind === 'done') return claim.outcome;
+    const failure = await this.turn(
+      { ...base, message, events: eventsOfMessage(message), log: base.log.child({ mid: message.mid }) },
+      session,
+    );
+    const outcome: MessageOutcome = failure ?? { code: 200 };
+    await guard.complete(base.chat.id, message.mid, outcome);
+    return outcome;
+  }
+
+  /**
+   * Runs one turn through the middleware, with the chat's session; a thrown error becomes the turn's
+   * failure outcome and leaves the session as it was.
+   */
+  private async turn(init: TurnInit, session: SessionTurns | undefined): Promise<MessageOutcome | undefined> {
+    this.composed ??= compose(this.middleware);
+    const ctx = new Context<S>(init);
+    if (session) ctx.session = session.begin() as S;
+    try {
+      await this.composed(ctx);
+      await ctx.finishTurn();
+      if (session) await session.commit(ctx.session, ctx.sessionCleared);
+      return undefined;
+    } catch (error) {
+      await this.reportError(error, ctx);
+      return { code: resultCodeOf(error), error: errorText(error) };
+    }
+  }
+
+  private async reportError(error: unknown, ctx: Context<S>): Promise<void> {
+    if (!this.errorHandler) {
+      ctx.log.error({ err: error }, 'handler failed');
+      return;
+    }
+    try {
+      await this.errorHandler(error, ctx);
+    } catch (handlerError) {
+      ctx.log.error({ err: handlerError, cause: errorText(error) }, 'bot.catch handler failed');
+    }
+  }
+
+  private async sendInto(chat: Chat, user: User, messages: readonly OutboundMessage[], actions: readonly OutboundAction[]): Promise<SendResult> {
+    const started = this.requireStarted();
+    if (chat.mTok === undefined) {
+      throw new BbmError('NO_MTOK', `chat ${chat.id} has no message token yet: the user must write first`, { field: 'mTok' });
+    }
+    const result = await started.sender.send({
+      chatId: chat.id,
+      mTok: chat.mTok,
+      from: chat.botId,
+      to: user.id,
+      ...(chat.channel === undefined ? {} : { chId: chat.channel }),
+      userInfos: { [chat.botId]: { name: started.botName } },
+      ...(messages.length ? { messages } : {}),
+      ...(actions.length ? { actions } : {}),
+    });
+    if (messages.length > 0) {
+      const delivered = await started.deliveries.recordSent(chat.id, messages, result.messages);
+      if (delivered.length > 0 && this.listened.has('delivered')) {
+        // Runs after the current turn: the chat queue is busy with it now.
+        const record: ChatRecord = { chat, user };
+        this.keep(
+          this.queue.run(chat.id, async () => {
+            const session = started.sessions ? await started.sessions.load(chat.id) : undefined;
+            const base = { callback: undefined, ...record, services: started.services, log: started.logger.child({ chatId: chat.id }) };
+            for (const sent of delivered) await this.deliveryTurn(base, session, undefined, 'delivered', sent);
+          }),
+        );
+      }
+    }
+    return result;
+  }
+
+  private typingStopped(chatId: string, reason: TypingStopReason): void {
+    const started = this.started;
+    if (!started || !this.listened.has('typingStop')) return;
+    this.keep(
+      this.queue.run(chatId, async () => {
+        const record = await started.registry.get(chatId);
+        if (!record) return;
+        const session = started.sessions ? await started.sessions.load(chatId) : undefined;
+        await this.turn(
+          {
+            callback: undefined,
+            ...record,
+            services: started.services,
+            log: started.logger.child({ chatId }),
+            events: new Set<EventName>(['typingStop']),
+            typingStop: { reason },
+          },
+          session,
+        );
+      }),
+    );
+  }
+
+  private keep(work: Promise<unknown>): void {
+    const tracked = work.catch((err: unknown) => this.started?.logger.error({ err }, 'background turn failed'));
+    this.background.add(tracked);
+    void tracked.then(() => this.background.delete(tracked));
+  }
+
+  private requireStarted(): Started {
+    if (!this.started) throw new BotNotStartedError();
+    return this.started;
+  }
+
+  private async requireRecord(chatId: string): Promise<ChatRecord> {
+    const record = await this.requireStarted().registry.get(chatId);
+    if (!record) throw new BbmError('CHAT_UNKNOWN', `no conversation with chat ${chatId} is known to this bot`, { field: 'chatId' });
+    return record;
+  }
+}
+
+type SessionTurns = SessionTurnsOf<unknown>;
+
+/** Message positions in `index` order (messages without an index keep their place). */
+function indexOrder(messages: readonly InboundMessage[]): number[] {
+  const order = messages.map((_, i) => i);
+  if (messages.every((m, i) => m.index === undefined || m.index === i + 1)) return order;
+  return order.sort((a, b) => (messages[a]!.index ?? a + 1) - (messages[b]!.index ?? b + 1));
+}
+
+function postbackMatcher(trigger: PostbackTrigger): (postback: Postback) => boolean {
+  if (typeof trigger === 'function') return trigger;
+  if (trigger instanceof RegExp) {
+    return (p) => {
+      trigger.lastIndex = 0;
+      return trigger.test(p.data);
+    };
+  }
+  const wanted: Readonly<Record<string, string>> =
+    typeof trigger === 'string' ? Object.fromEntries(trigger.includes('=') ? new URLSearchParams(trigger) : []) : trigger;
+  const entries = Object.entries(wanted);
+  return (p) =>
+    (typeof trigger === 'string' && p.data === trigger) ||
+    (entries.length > 0 && entries.every(([k, v]) => p.params[k] === v));
+}
+
+/** Creates a bot. With `session.initial`, `ctx.session` is typed by what it returns. */
+export function createBot<S = undefined>(options: BotOptions<S>): Bot<S> {
+  return new Bot<S>(options);
+}

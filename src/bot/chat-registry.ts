@@ -1,0 +1,62 @@
+/**
+ * What the bot remembers per chat so it can write later in a conversation the user started:
+ * the latest mTok, the bot's id, the user and the channel.
+ */
+import type { ChatCallback } from '../protocol/inbound.js';
+import type { StateStore } from '../state/store.js';
+import type { Chat, User } from './context.js';
+
+export interface ChatRecord {
+  chat: Chat;
+  user: User;
+}
+
+export const CHAT_RECORD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+export class ChatRegistry {
+  constructor(
+    private readonly store: StateStore,
+    private readonly ttlMs = CHAT_RECORD_TTL_MS,
+  ) {}
+
+  private key(chatId: string): string {
+    return `chat:${chatId}`;
+  }
+
+  get(chatId: string): Promise<ChatRecord | undefined> {
+    return this.store.get<ChatRecord>(this.key(chatId));
+  }
+
+  /** Updates the record from a callback and returns it; only writes when something changed. */
+  async remember(callback: ChatCallback): Promise<ChatRecord> {
+    const previous = await this.get(callback.chatId);
+    const info = callback.userInfos[callback.from];
+    const user: User = {
+      id: callback.from,
+      name: info?.name || previous?.user.name || '',
+      avatars: info?.avatar ?? previous?.user.avatars ?? [],
+    };
+    const record: ChatRecord = {
+      chat: {
+        id: callback.chatId,
+        mTok: callback.mTok ?? previous?.chat.mTok,
+        channel: callback.chId ?? previous?.chat.channel,
+        botId: callback.to,
+      },
+      user,
+    };
+    if (!previous || !sameRecord(previous, record)) await this.store.set(this.key(callback.chatId), record, this.ttlMs);
+    return record;
+  }
+}
+
+function sameRecord(a: ChatRecord, b: ChatRecord): boolean {
+  return (
+    a.chat.mTok === b.chat.mTok &&
+    a.chat.channel === b.chat.channel &&
+    a.chat.botId === b.chat.botId &&
+    a.user.id === b.user.id &&
+    a.user.name === b.user.name &&
+    a.user.avatars.length === b.user.avatars.length
+  );
+}

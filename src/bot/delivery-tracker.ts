@@ -1,0 +1,66 @@
+/**
+ * What became of each message the bot sent, by mid: accepted (202) or delivered (200) when sent,
+ * then delivered and read as `dlv` and `read` actions arrive. Records expire; a mid we never sent
+ * (or forgot) is simply unknown.
+ */
+import type { MessageResult } from '../client/index.js';
+import type { OutboundMessage } from '../protocol/outbound.js';
+import type { StateStore } from '../state/store.js';
+
+export type DeliveryState = 'accepted' | 'delivered' | 'read';
+
+export interface SentMessage {
+  mid: string;
+  chatId: string;
+  /** The message as the bot sent it. */
+  message: OutboundMessage;
+  state: DeliveryState;
+  sentAt: number;
+}
+
+const RANK: Record<DeliveryState, number> = { accepted: 0, delivered: 1, read: 2 };
+
+export const SENT_MESSAGE_TTL_MS = 3 * 24 * 60 * 60 * 1000;
+
+export class DeliveryTracker {
+  constructor(
+    private readonly store: StateStore,
+    private readonly ttlMs = SENT_MESSAGE_TTL_MS,
+  ) {}
+
+  private key(mid: string): string {
+    return `sent:${mid}`;
+  }
+
+  /** Records a send's messages; returns those the API already reports delivered (code 200). */
+  async recordSent(chatId: string, messages: readonly OutboundMessage[], results: readonly MessageResult[]): Promise<SentMessage[]> {
+    const delivered: SentMessage[] = [];
+    const writes: Promise<void>[] = [];
+    for (const r of results) {
+      const message = messages[r.index - 1];
+      if (!r.mid || !message || r.state === 'failed') continue;
+      const record: SentMessage = { mid: r.mid, chatId, message, state: r.state, sentAt: r.ts ?? Date.now() };
+      writes.push(this.store.set(this.key(r.mid), record, this.ttlMs));
+      if (r.state === 'delivered') delivered.push(record);
+    }
+    await Promise.all(writes);
+    return delivered;
+  }
+
+  get(mid: string): Promise<SentMessage | undefined> {
+    return this.store.get<SentMessage>(this.key(mid));
+  }
+
+  /**
+   * Moves a message forward to `state`. Returns the states it passed through now (so each event
+   * fires once: a read that overtakes its dlv yields delivered and read), and the record.
+   */
+  async advance(mid: string, state: DeliveryState): Promise<{ record: SentMessage; reached: DeliveryState[] } | undefined> {
+    const record = await this.get(mid);
+    if (!record || RANK[record.state] >= RANK[state]) return undefined;
+    const reached = (['delivered', 'read'] as const).filter((s) => RANK[s] > RANK[record.state] && RANK[s] <= RANK[state]);
+    const updated: SentMessage = { ...record, state };
+    await this.store.set(this.key(mid), updated, this.ttlMs);
+    return { record: updated, reached };
+  }
+}
