@@ -77,7 +77,12 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
   let stopping: Promise<boolean> | undefined;
   const shutdown = (): Promise<boolean> => {
     stopping ??= (async () => {
-      const finished = await server.close(config.shutdownTimeoutMs);
+      const started = Date.now();
+      const closed = await server.close(config.shutdownTimeoutMs);
+      // Delivery and typing turns the bot started itself are not callbacks: wait for them too.
+      const idle = await bot.idle(Math.max(0, config.shutdownTimeoutMs - (Date.now() - started)));
+      bot.close();
+      const finished = closed && idle;
       if (!finished) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out with work still running');
       await client?.close();
       await store.close();
