@@ -8,11 +8,13 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-interface Entry {
-  json: string;
-}
+/** A record: its JSON text, or for lists and sets their members' JSON text. */
+type Entry = { kind: 'value'; json: string } | { kind: 'list'; items: string[] } | { kind: 'set'; members: Set<string> };
 
-/** An in-process store: bounded by entry count and TTL, values copied through JSON like Redis does. */
+/**
+ * An in-process store, bounded by entry count and TTL. Values are copied through JSON on the way
+ * in and out, as Redis does, so code behaves the same on both stores.
+ */
 export class MemoryStore implements StateStore {
   private readonly cache: LRUCache<string, Entry>;
 
@@ -25,23 +27,99 @@ export class MemoryStore implements StateStore {
     });
   }
 
-  async get<T>(key: string): Promise<T | undefined> {
+  private value(key: string): string | undefined {
     const entry = this.cache.get(key);
-    return entry === undefined ? undefined : (JSON.parse(entry.json) as T);
+    return entry?.kind === 'value' ? entry.json : undefined;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const json = this.value(key);
+    return json === undefined ? undefined : (JSON.parse(json) as T);
   }
 
   async set<T>(key: string, value: T, ttlMs: number): Promise<void> {
-    this.cache.set(key, { json: JSON.stringify(value) }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: ttlMs });
   }
 
   async setIfAbsent<T>(key: string, value: T, ttlMs: number): Promise<boolean> {
     if (this.cache.has(key)) return false;
-    this.cache.set(key, { json: JSON.stringify(value) }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: ttlMs });
     return true;
   }
 
   async delete(key: string): Promise<void> {
     this.cache.delete(key);
+  }
+
+  async deleteIf<T>(key: string, expected: T): Promise<boolean> {
+    if (this.value(key) !== JSON.stringify(expected)) return false;
+    this.cache.delete(key);
+    return true;
+  }
+
+  async replaceIf<T>(key: string, expected: T, value: T, ttlMs: number): Promise<boolean> {
+    if (this.value(key) !== JSON.stringify(expected)) return false;
+    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: ttlMs });
+    return true;
+  }
+
+  async increment(key: string, ttlMs: number): Promise<number> {
+    const current = Number(this.value(key) ?? '0');
+    const next = (Number.isFinite(current) ? current : 0) + 1;
+    this.cache.set(key, { kind: 'value', json: String(next) }, { ttl: ttlMs });
+    return next;
+  }
+
+  async listPush<T>(key: string, value: T, ttlMs: number): Promise<number> {
+    const entry = this.cache.get(key);
+    const items = entry?.kind === 'list' ? entry.items : [];
+    items.push(JSON.stringify(value));
+    this.cache.set(key, { kind: 'list', items }, { ttl: ttlMs });
+    return items.length;
+  }
+
+  async listRange<T>(key: string, count: number): Promise<T[]> {
+    const entry = this.cache.get(key);
+    if (entry?.kind !== 'list') return [];
+    return entry.items.slice(0, Math.max(0, count)).map((j) => JSON.parse(j) as T);
+  }
+
+  async listShiftIf<T>(key: string, expected: T): Promise<boolean> {
+    const entry = this.cache.get(key);
+    if (entry?.kind !== 'list' || entry.items[0] !== JSON.stringify(expected)) return false;
+    entry.items.shift();
+    if (entry.items.length === 0) this.cache.delete(key);
+    return true;
+  }
+
+  async listLength(key: string): Promise<number> {
+    const entry = this.cache.get(key);
+    return entry?.kind === 'list' ? entry.items.length : 0;
+  }
+
+  async setAdd(key: string, member: string, ttlMs: number): Promise<void> {
+    const entry = this.cache.get(key);
+    const members = entry?.kind === 'set' ? entry.members : new Set<string>();
+    members.add(member);
+    this.cache.set(key, { kind: 'set', members }, { ttl: ttlMs });
+  }
+
+  async setRemove(key: string, member: string): Promise<void> {
+    const entry = this.cache.get(key);
+    if (entry?.kind !== 'set') return;
+    entry.members.delete(member);
+    if (entry.members.size === 0) this.cache.delete(key);
+  }
+
+  async setMembers(key: string, max: number): Promise<string[]> {
+    const entry = this.cache.get(key);
+    if (entry?.kind !== 'set') return [];
+    const out: string[] = [];
+    for (const m of entry.members) {
+      if (out.length >= max) break;
+      out.push(m);
+    }
+    return out;
   }
 
   async close(): Promise<void> {
