@@ -20,7 +20,10 @@ import { DeliveryTracker, type DeliveryState, type SentMessage } from './deliver
 import { eventsOfAction, eventsOfMessage, type EventMap, type EventName, type Postback } from './events.js';
 import { RedeliveryGuard, type MessageOutcome } from './redelivery.js';
 import { SessionStore, type SessionOptions, type SessionTurns as SessionTurnsOf } from './session.js';
-import { TypingTracker, type TypingStopReason } from './typing-tracker.js';
+import { ChatOrder } from './chat-order.js';
+import { Outbox } from './outbox.js';
+import { TypingState } from './typing-state.js';
+import type { TypingStopReason } from './typing-tracker.js';
 
 /** The context inside handlers for `event`: its properties are certain there. */
 export type ContextFor<E extends EventName, S> = Context<S> & EventMap[E];
@@ -43,6 +46,11 @@ export interface BotRuntime {
   deliveryNotifications?: boolean;
   /** Display name in outbound userInfos; overrides the name given to createBot. */
   botName?: string;
+  /**
+   * The store is shared with other instances (Redis): order each chat's callbacks across
+   * instances, and send replies through a durable outbox any instance can finish.
+   */
+  shared?: boolean;
 }
 
 export interface BotOptions<S = undefined> {
@@ -108,6 +116,9 @@ interface Started {
   deliveries: DeliveryTracker;
   sessions: SessionStore<unknown> | undefined;
   services: TurnServices;
+  typing: TypingState;
+  order: ChatOrder | undefined;
+  outbox: Outbox | undefined;
 }
 
 /** Results of one callback, filled in as its messages finish; read when the deadline answers early. */
@@ -125,14 +136,12 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   private readonly queue = new KeyedQueue();
   private readonly listened = new Set<EventName>();
   private readonly clock: Clock;
-  private readonly typingTracker: TypingTracker;
   private readonly background = new Set<Promise<unknown>>();
 
   constructor(options: BotOptions<S>) {
     if (!options.name) throw new TypeError('createBot: a name is required (it is shown to users)');
     this.options = { ...options };
     this.clock = options.clock ?? systemClock;
-    this.typingTracker = new TypingTracker((chatId, reason) => this.typingStopped(chatId, reason), this.clock);
   }
 
   /** Adds middleware that runs for every turn, in the order added. */
@@ -195,10 +204,18 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   init(runtime: BotRuntime): this {
     const store = runtime.store ?? new MemoryStore();
     const deliveryNotifications = runtime.deliveryNotifications ?? false;
+    const logger = runtime.logger ?? pino({ enabled: false });
+    this.close();
+    const outbox = runtime.shared ? new Outbox(store, runtime.sender, { logger }) : undefined;
+    const order = runtime.shared ? new ChatOrder(store) : undefined;
+    if (order) order.onLeaseLost = (err) => logger.warn({ err }, 'chat ordering lease lost');
     this.started = {
-      sender: runtime.sender,
+      sender: outbox ?? runtime.sender,
+      typing: new TypingState(store, this.clock, (chatId, reason) => this.typingStopped(chatId, reason), (work) => this.keep(work)),
+      order,
+      outbox,
       store,
-      logger: runtime.logger ?? pino({ enabled: false }),
+      logger,
       deliveryNotifications,
       botName: runtime.botName ?? this.options.name,
       registry: new ChatRegistry(store),
@@ -219,8 +236,13 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   }
 
   /** Whether the user in this chat is typing now (a typing action in the last 30 s, no message since). */
-  isTyping(chatId: string): boolean {
-    return this.typingTracker.isTyping(chatId);
+  isTyping(chatId: string): Promise<boolean> {
+    return this.requireStarted().typing.isTyping(chatId);
+  }
+
+  /** Replies queued in the durable outbox and not yet accepted by the Chat API (0 without one). */
+  async queueDepth(): Promise<number> {
+    return (await this.started?.outbox?.depth()) ?? 0;
   }
 
   /** What became of a message the bot sent: accepted, delivered or read; undefined when unknown or expired. */
@@ -264,15 +286,16 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     return true;
   }
 
-  /** Stops the typing timer. */
+  /** Stops the typing timer and the outbox sweeper. */
   close(): void {
-    this.typingTracker.stop();
+    this.started?.typing.stop();
+    void this.started?.outbox?.close();
   }
 
   /** CallbackDispatcher: handle a verified callback, one result per incoming message. */
   async dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]> {
     const progress: Progress = { results: new Array(callback.messages?.length ?? 0), answered: false };
-    const work = this.queue.run(callback.chatId, () => this.handleCallback(callback, context, progress));
+    const work = this.inChat(callback.chatId, () => this.handleCallback(callback, context, progress));
     const deadlineMs = this.options.deadlineMs ?? 4000;
     if (deadlineMs <= 0) return work;
 
@@ -311,7 +334,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
         continue;
       }
       // A message from the user ends their typing.
-      this.typingTracker.message(chat.id);
+      await this.started!.typing.message(chat.id);
       const outcome = await this.handleMessage(message, base, session);
       if (outcome.code !== 200) failed = true;
       results[i] = { mid: message.mid, result: outcome.error === undefined ? { code: outcome.code } : { code: outcome.code, error: outcome.error } };
@@ -326,7 +349,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   ): Promise<void> {
     const started = this.started!;
     const chatId = base.chat.id;
-    if (action.type === 'typing' && this.typingTracker.typing(chatId) && this.listened.has('typingStart')) {
+    if (action.type === 'typing' && (await started.typing.typing(chatId)) && this.listened.has('typingStart')) {
       await this.turn({ ...base, action, events: new Set<EventName>(['typingStart']) }, session);
     }
     // A read action is one `read` turn per message id (below), not a turn of its own for `read`.
@@ -437,7 +460,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
         // Runs after the current turn: the chat queue is busy with it now.
         const record: ChatRecord = { chat, user };
         this.keep(
-          this.queue.run(chat.id, async () => {
+          this.inChat(chat.id, async () => {
             const session = started.sessions ? await started.sessions.load(chat.id) : undefined;
             const base = { callback: undefined, ...record, services: started.services, log: started.logger.child({ chatId: chat.id }) };
             for (const sent of delivered) await this.deliveryTurn(base, session, undefined, 'delivered', sent);
@@ -452,7 +475,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     const started = this.started;
     if (!started || !this.listened.has('typingStop')) return;
     this.keep(
-      this.queue.run(chatId, async () => {
+      this.inChat(chatId, async () => {
         const record = await started.registry.get(chatId);
         if (!record) return;
         const session = started.sessions ? await started.sessions.load(chatId) : undefined;
@@ -469,6 +492,12 @@ export class Bot<S = undefined> implements CallbackDispatcher {
         );
       }),
     );
+  }
+
+  /** One chat's work, one at a time: in this process, and across instances when the store is shared. */
+  private inChat<T>(chatId: string, work: () => Promise<T>): Promise<T> {
+    const order = this.started?.order;
+    return this.queue.run(chatId, order ? () => order.run(chatId, work) : work);
   }
 
   private keep(work: Promise<unknown>): void {

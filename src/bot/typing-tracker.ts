@@ -51,6 +51,11 @@ export class TypingTracker {
     return !expired;
   }
 
+  /** Stops watching a chat without firing anything. */
+  forget(chatId: string): void {
+    this.since.delete(chatId);
+  }
+
   isTyping(chatId: string): boolean {
     const at = this.since.get(chatId);
     return at !== undefined && this.clock.now() - at < this.timeoutMs;

@@ -88,12 +88,12 @@ describe('incoming typing', () => {
       events.push(`stop ${ctx.typingStop.reason}`);
     });
     const h = await harness(bot);
-    expect(bot.isTyping(h.chatId)).toBe(false);
+    expect(await bot.isTyping(h.chatId)).toBe(false);
     await h.userTypes();
-    expect(bot.isTyping(h.chatId)).toBe(true);
+    expect(await bot.isTyping(h.chatId)).toBe(true);
     await h.userTypes(); // still typing: no second start
     await h.userSays('done typing');
-    expect(bot.isTyping(h.chatId)).toBe(false);
+    expect(await bot.isTyping(h.chatId)).toBe(false);
     await bot.idle(1000);
     expect(events).toEqual([`start ${h.chatId}`, 'stop message']);
   });
@@ -153,7 +153,7 @@ describe('incoming typing', () => {
     clock.advance(30_000);
     await bot.idle(1000);
     expect(events).toEqual([`${h.chatId} timeout`]);
-    expect(bot.isTyping(h.chatId)).toBe(false);
+    expect(await bot.isTyping(h.chatId)).toBe(false);
   });
 });
 

@@ -1,0 +1,107 @@
+/**
+ * Per-chat ordering across instances: callbacks for one chat are handled one at a time, in
+ * arrival order, even when they land on different instances behind a load balancer.
+ *
+ * A ticket lock over the shared store. Each arrival takes the next ticket (an atomic counter);
+ * ticket T runs once `done` reaches T-1. The running ticket holds a lease, renewed while it works.
+ * If the ticket whose turn it is shows no lease for a full lease period (its instance died before
+ * or while running), waiters skip it, so one crash cannot stall a chat. A holder whose lease was
+ * lost learns it at release (the fencing check) and reports it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { StateStore } from '../state/store.js';
+
+export interface ChatOrderOptions {
+  /** How long a holder may go without renewing before others may skip it. Default 15 s. */
+  leaseMs?: number;
+  /** How often waiters look again. Default 15 ms. */
+  pollMs?: number;
+  /** Lifetime of a chat's counters once idle. Default 1 hour. */
+  idleTtlMs?: number;
+}
+
+interface Lease {
+  ticket: number;
+  owner: string;
+}
+
+export class LeaseLostError extends Error {
+  readonly code = 'LEASE_LOST';
+  constructor(chatId: string) {
+    super(`the ordering lease for chat ${chatId} expired while its work ran; another instance may have moved on`);
+  }
+}
+
+export class ChatOrder {
+  private readonly owner = randomUUID();
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly idleTtlMs: number;
+
+  /** Told when a holder finds at release that it lost its turn (it stalled longer than a lease). */
+  onLeaseLost: ((error: LeaseLostError) => void) | undefined;
+
+  constructor(
+    private readonly store: StateStore,
+    options: ChatOrderOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? 15_000;
+    this.pollMs = options.pollMs ?? 15;
+    this.idleTtlMs = options.idleTtlMs ?? 60 * 60 * 1000;
+  }
+
+  private keys(chatId: string) {
+    return { tickets: `order:${chatId}:tickets`, done: `order:${chatId}:done`, lease: `order:${chatId}:lease` };
+  }
+
+  /** Runs `work` when it is this arrival's turn in the chat, holding the chat until it settles. */
+  async run<T>(chatId: string, work: () => Promise<T>): Promise<T> {
+    const k = this.keys(chatId);
+    // `done` must exist before the first ticket so that compare-and-set can advance it.
+    await this.store.setIfAbsent(k.done, 0, this.idleTtlMs);
+    const ticket = await this.store.increment(k.tickets, this.idleTtlMs);
+    await this.waitForTurn(chatId, ticket);
+
+    const lease: Lease = { ticket, owner: this.owner };
+    await this.store.set(k.lease, lease, this.leaseMs);
+    const renew = setInterval(() => {
+      this.store.replaceIf(k.lease, lease, lease, this.leaseMs).catch(() => undefined);
+    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    renew.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(renew);
+      const advanced = await this.store.replaceIf(k.done, ticket - 1, ticket, this.idleTtlMs);
+      await this.store.deleteIf(k.lease, lease);
+      // Fencing: the work ran, but without the chat to itself for part of the time.
+      if (!advanced) this.onLeaseLost?.(new LeaseLostError(chatId));
+    }
+  }
+
+  private async waitForTurn(chatId: string, ticket: number): Promise<void> {
+    const k = this.keys(chatId);
+    let stalledTicket = -1;
+    let stalledSince = 0;
+    for (;;) {
+      const done = (await this.store.get<number>(k.done)) ?? 0;
+      // done > ticket - 1: our ticket was skipped as stalled (we were slower than a lease). The
+      // work still has to happen; release reports the lost turn.
+      if (done >= ticket - 1) return;
+      const turn = done + 1;
+      const lease = await this.store.get<Lease>(k.lease);
+      if (lease && lease.ticket === turn) {
+        stalledTicket = -1;
+      } else if (stalledTicket !== turn) {
+        stalledTicket = turn;
+        stalledSince = Date.now();
+      } else if (Date.now() - stalledSince > this.leaseMs) {
+        // Ticket `turn` never showed a live lease for a whole lease period: its instance is gone.
+        await this.store.replaceIf(k.done, done, turn, this.idleTtlMs);
+        stalledTicket = -1;
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+}

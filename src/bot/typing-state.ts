@@ -1,0 +1,79 @@
+/**
+ * Incoming typing state in the state store, so every instance agrees: a typing action on one
+ * instance and the user's message on another still clear it. Each instance keeps a local
+ * {@link TypingTracker} only to know when to look again (one timer for all chats); the record in
+ * the store decides, and a claim makes the 30 s timeout fire `typingStop` once across instances.
+ */
+import type { StateStore } from '../state/store.js';
+import type { Clock } from './clock.js';
+import { TYPING_TIMEOUT_MS, TypingTracker, type TypingStopReason } from './typing-tracker.js';
+
+interface TypingRecord {
+  at: number;
+  stopped?: boolean;
+}
+
+/** Records outlive the 30 s so a late look can still tell "timed out" from "never typed". */
+const RECORD_TTL_MS = TYPING_TIMEOUT_MS * 2;
+
+export class TypingState {
+  private readonly local: TypingTracker;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly clock: Clock,
+    private readonly onStop: (chatId: string, reason: TypingStopReason) => void,
+    /** Registers the asynchronous look that follows a local timeout, so callers can wait for it. */
+    track: (work: Promise<unknown>) => void = () => undefined,
+  ) {
+    this.local = new TypingTracker((chatId, reason) => {
+      if (reason === 'timeout') track(this.timedOut(chatId));
+    }, clock);
+  }
+
+  private key(chatId: string): string {
+    return `typing:${chatId}`;
+  }
+
+  /** A typing action arrived. Resolves true when the user was not typing before. */
+  async typing(chatId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const previous = await this.store.get<TypingRecord>(this.key(chatId));
+    await this.store.set<TypingRecord>(this.key(chatId), { at: now }, RECORD_TTL_MS);
+    this.local.typing(chatId);
+    return !previous || previous.stopped === true || now - previous.at >= TYPING_TIMEOUT_MS;
+  }
+
+  /** A message arrived from the user: their typing ends (typingStop with reason `message`). */
+  async message(chatId: string): Promise<void> {
+    this.local.forget(chatId);
+    const record = await this.store.get<TypingRecord>(this.key(chatId));
+    if (!record || record.stopped || this.clock.now() - record.at >= TYPING_TIMEOUT_MS) return;
+    if (await this.store.replaceIf(this.key(chatId), record, { at: record.at, stopped: true }, RECORD_TTL_MS)) {
+      this.onStop(chatId, 'message');
+    }
+  }
+
+  async isTyping(chatId: string): Promise<boolean> {
+    const record = await this.store.get<TypingRecord>(this.key(chatId));
+    return record !== undefined && !record.stopped && this.clock.now() - record.at < TYPING_TIMEOUT_MS;
+  }
+
+  /** Chats this instance is watching for a timeout. */
+  get watching(): number {
+    return this.local.size;
+  }
+
+  stop(): void {
+    this.local.stop();
+  }
+
+  private async timedOut(chatId: string): Promise<void> {
+    const record = await this.store.get<TypingRecord>(this.key(chatId));
+    if (!record || record.stopped || this.clock.now() - record.at < TYPING_TIMEOUT_MS) return;
+    // Several instances may have watched this chat: the one that marks it stopped fires the event.
+    if (await this.store.replaceIf(this.key(chatId), record, { at: record.at, stopped: true }, RECORD_TTL_MS)) {
+      this.onStop(chatId, 'timeout');
+    }
+  }
+}

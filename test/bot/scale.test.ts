@@ -1,0 +1,166 @@
+/**
+ * Cross-instance pieces on one shared store: two ChatOrder or Outbox objects stand for two
+ * instances. The same code runs against Redis in test/e2e/scale-out.test.ts.
+ */
+import { ChatOrder } from '../../src/bot/chat-order.js';
+import { Outbox } from '../../src/bot/outbox.js';
+import type { Sender } from '../../src/bot/bot.js';
+import { MemoryStore, type SendRequest, type SendResult } from '../../src/index.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('ChatOrder: one chat at a time across instances, in arrival order', () => {
+  it('runs a chat’s work in ticket order whichever instance it arrived on', async () => {
+    const store = new MemoryStore();
+    const a = new ChatOrder(store, { pollMs: 2 });
+    const b = new ChatOrder(store, { pollMs: 2 });
+    const log: string[] = [];
+    let running = 0;
+    const task = (name: string, ms: number) => async () => {
+      running++;
+      expect(running).toBe(1);
+      log.push(`start ${name}`);
+      await sleep(ms);
+      log.push(`end ${name}`);
+      running--;
+    };
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const instance = i % 2 === 0 ? a : b;
+      runs.push(instance.run('chat', task(String(i), 10 - i)));
+      await sleep(1); // arrival order
+    }
+    await Promise.all(runs);
+    expect(log.filter((l) => l.startsWith('start'))).toEqual(['0', '1', '2', '3', '4', '5'].map((n) => `start ${n}`));
+  });
+
+  it('lets different chats run at the same time', async () => {
+    const store = new MemoryStore();
+    const a = new ChatOrder(store, { pollMs: 2 });
+    const b = new ChatOrder(store, { pollMs: 2 });
+    let concurrent = 0;
+    let peak = 0;
+    const work = async () => {
+      peak = Math.max(peak, ++concurrent);
+      await sleep(30);
+      concurrent--;
+    };
+    await Promise.all([a.run('x', work), b.run('y', work)]);
+    expect(peak).toBe(2);
+  });
+
+  it('skips the turn of an instance that took a ticket and died, after one lease period', async () => {
+    const store = new MemoryStore();
+    const order = new ChatOrder(store, { leaseMs: 100, pollMs: 5 });
+    // A dead instance: took ticket 1, never started.
+    await store.setIfAbsent('order:c:done', 0, 60_000);
+    await store.increment('order:c:tickets', 60_000);
+    const started = Date.now();
+    let ran = false;
+    await order.run('c', async () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('moves on when a holder’s lease lapses (killed mid-turn)', async () => {
+    const store = new MemoryStore();
+    const order = new ChatOrder(store, { leaseMs: 80, pollMs: 5 });
+    await store.setIfAbsent('order:c:done', 0, 60_000);
+    await store.increment('order:c:tickets', 60_000);
+    await store.set('order:c:lease', { ticket: 1, owner: 'dead' }, 80); // expires, never renewed
+    let ran = false;
+    await order.run('c', async () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+  });
+});
+
+function fakeSender() {
+  const sent: string[] = [];
+  let hang = false;
+  let mid = 0;
+  const sender: Sender & { sent: string[]; hangForever(): void } = {
+    sent,
+    hangForever: () => {
+      hang = true;
+    },
+    async send(request: SendRequest): Promise<SendResult> {
+      if (hang) return new Promise<SendResult>(() => undefined);
+      const texts = (request.messages ?? []).map((m) => (m.type === 'text' ? m.text : m.type));
+      sent.push(...texts);
+      return {
+        ok: true,
+        attempts: 1,
+        messages: texts.map((_, i) => ({ index: i + 1, code: 200, mid: `m${++mid}`, state: 'delivered' as const })),
+      };
+    },
+    async closeChat() {},
+  };
+  return sender;
+}
+
+const req = (chatId: string, text: string): SendRequest => ({
+  chatId,
+  mTok: 't',
+  from: 'bot',
+  to: 'user',
+  messages: [{ type: 'text', text }],
+});
+
+describe('Outbox: durable replies', () => {
+  const boxes: Outbox[] = [];
+  afterEach(async () => {
+    await Promise.all(boxes.splice(0).map((b) => b.close()));
+  });
+
+  it('sends in order and returns each send’s own result', async () => {
+    const store = new MemoryStore();
+    const sender = fakeSender();
+    const box = new Outbox(store, sender, { sweepMs: 20 });
+    boxes.push(box);
+    const results = await Promise.all([box.send(req('c', 'a')), box.send(req('c', 'b')), box.send(req('c', 'c'))]);
+    expect(sender.sent).toEqual(['a', 'b', 'c']);
+    expect(results.map((r) => r.messages[0]!.mid)).toEqual(['m1', 'm2', 'm3']);
+    expect(await box.depth()).toBe(0);
+  });
+
+  it('a reply held by an instance that died is sent by another, in order, none lost', async () => {
+    const store = new MemoryStore();
+    const deadSender = fakeSender();
+    deadSender.hangForever();
+    const dying = new Outbox(store, deadSender, { leaseMs: 100, sweepMs: 20 });
+    const survivorSender = fakeSender();
+    const survivor = new Outbox(store, survivorSender, { leaseMs: 100, sweepMs: 20 });
+    boxes.push(survivor);
+
+    void dying.send(req('c', 'first'));
+    void dying.send(req('c', 'second'));
+    await sleep(30);
+    await dying.close(); // the instance is gone: no sweeps, its lease is no longer renewed...
+    // ...but a renewal timer might still be running in this process; the store is what matters:
+    await store.delete('outbox:c:lease');
+    const third = survivor.send(req('c', 'third'));
+    await third;
+    expect(survivorSender.sent).toEqual(['first', 'second', 'third']);
+    expect(await survivor.depth()).toBe(0);
+  });
+
+  it('a failed send is removed from the queue and its error reaches the caller', async () => {
+    const store = new MemoryStore();
+    const sender = fakeSender();
+    const failing: Sender = {
+      async send() {
+        throw Object.assign(new Error('chat gone'), { code: 'CHAT_CLOSED' });
+      },
+      closeChat: sender.closeChat,
+    };
+    const box = new Outbox(store, failing, { sweepMs: 20 });
+    boxes.push(box);
+    await expect(box.send(req('c', 'x'))).rejects.toMatchObject({ message: 'chat gone', code: 'CHAT_CLOSED' });
+    expect(await box.depth('c')).toBe(0);
+  });
+});
