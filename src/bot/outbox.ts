@@ -25,7 +25,7 @@ type JobOutcome =
   | { ok: false; error: { name: string; message: string; code?: string }; original?: unknown };
 
 export interface OutboxOptions {
-  /** How long a draining instance holds a chat's outbox without renewing. Default 10 s. */
+  /** How long a draining instance holds a chat's outbox without renewing. Default 5 s. */
   leaseMs?: number;
   /** How often to look for outboxes nobody attends (a dead instance's). Default 1 s. */
   sweepMs?: number;
@@ -66,7 +66,7 @@ export class Outbox implements Sender {
     private readonly sender: Sender,
     private readonly options: OutboxOptions = {},
   ) {
-    this.leaseMs = options.leaseMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? 5_000;
     this.ttlMs = options.ttlMs ?? 60 * 60 * 1000;
     this.maxWaitMs = options.maxWaitMs ?? 120_000;
     this.sweeper = setInterval(() => {

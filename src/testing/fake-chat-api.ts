@@ -52,6 +52,13 @@ export interface FakeChatApi {
   readonly tokenRequests: number;
   /** Scripts the next answers; each script is used once, in order. */
   script(...answers: SendScript[]): void;
+  /**
+   * While on, sends are received (and counted in `held`) but not answered until `hold(false)`;
+   * a sender that disconnects meanwhile is dropped. For testing crashes mid-send.
+   */
+  hold(on: boolean): void;
+  /** Sends received and not yet answered because of `hold`. */
+  readonly held: number;
   /** Every text message sent to a chat (or to all chats), in order. */
   textsSent(chatId?: string): string[];
   /** Resolves when at least `count` sends have arrived; rejects after `timeoutMs`. */
@@ -83,6 +90,8 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
   const waiters: { count: number; resolve: (s: RecordedSend[]) => void }[] = [];
   let tokenRequests = 0;
   let midCounter = 0;
+  let holding = false;
+  const heldRequests: { release: () => void; gone: () => boolean }[] = [];
 
   const notify = () => {
     for (const w of [...waiters]) {
@@ -133,6 +142,10 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
         mids: [],
         receivedAt: Date.now(),
       };
+      if (holding) {
+        await new Promise<void>((release) => heldRequests.push({ release, gone: () => res.destroyed || req.socket.destroyed }));
+        if (res.destroyed || req.socket.destroyed) return;
+      }
       const scripted = scripts.shift()?.(send);
       if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
       if (scripted) {
@@ -168,6 +181,13 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
     },
     script(...answers) {
       scripts.push(...answers);
+    },
+    hold(on) {
+      holding = on;
+      if (!on) for (const h of heldRequests.splice(0)) h.release();
+    },
+    get held() {
+      return heldRequests.filter((h) => !h.gone()).length;
     },
     textsSent(chatId) {
       return sends
