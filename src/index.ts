@@ -61,3 +61,4 @@ export type { Clock } from './bot/clock.js';
 export type { Delivery } from './bot/events.js';
 export type { DeliveryState, SentMessage } from './bot/delivery-tracker.js';
 export type { SessionOptions } from './bot/session.js';
+export * from './emulator/index.js';
