@@ -35,6 +35,8 @@ export type { FieldIssue } from './protocol/errors.js';
 export type { StateStore } from './state/store.js';
 export { MemoryStore } from './state/memory.js';
 export type { MemoryStoreOptions } from './state/memory.js';
+export { RedisStore, RedisStoreError, RedisConnectError, DEFAULT_REDIS_PREFIX, redactRedisUrl } from './state/redis.js';
+export type { RedisStoreOptions } from './state/redis.js';
 
 // Running
 export { loadConfig, ConfigError, CONFIG_VARIABLES } from './server/config.js';
@@ -44,6 +46,9 @@ export type { RunningServer, ServerOptions } from './server/http-server.js';
 export { startBotServer, runFromEnvironment } from './server/run.js';
 export type { BotServer, StartBotServerOptions } from './server/run.js';
 export { createLogger } from './server/logger.js';
+export { Metrics, startMetricsServer, METRICS_PATH } from './server/metrics.js';
+export type { BotMetrics, MetricsOptions, MetricsServer, QueueDepthSource } from './server/metrics.js';
+export type { TokenFetchEvent } from './client/token-provider.js';
 
 // Testing
 export { createTestHarness } from './testing/harness.js';

@@ -51,6 +51,14 @@ export interface BotRuntime {
    * instances, and send replies through a durable outbox any instance can finish.
    */
   shared?: boolean;
+  /** Counters the bot reports to (the server's Prometheus metrics). */
+  metrics?: BotMetricsHooks;
+}
+
+/** What the bot reports; the server's Metrics implements it. */
+export interface BotMetricsHooks {
+  /** A message arrived again (BBM retried) and was answered from its earlier result. */
+  redeliveryHit(): void;
 }
 
 export interface BotOptions<S = undefined> {
@@ -119,6 +127,7 @@ interface Started {
   typing: TypingState;
   order: ChatOrder | undefined;
   outbox: Outbox | undefined;
+  metrics: BotMetricsHooks | undefined;
 }
 
 /** Results of one callback, filled in as its messages finish; read when the deadline answers early. */
@@ -214,6 +223,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       typing: new TypingState(store, this.clock, (chatId, reason) => this.typingStopped(chatId, reason), (work) => this.keep(work)),
       order,
       outbox,
+      metrics: runtime.metrics,
       store,
       logger,
       deliveryNotifications,
@@ -398,7 +408,10 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   private async handleMessage(message: InboundMessage, base: Omit<TurnInit, 'events'>, session: SessionTurns | undefined): Promise<MessageOutcome> {
     const guard = this.started!.redelivery;
     const claim = await guard.claim(base.chat.id, message.mid);
-    if (claim.kind === 'done') return claim.outcome;
+    if (claim.kind === 'done') {
+      this.started!.metrics?.redeliveryHit();
+      return claim.outcome;
+    }
     const failure = await this.turn(
       { ...base, message, events: eventsOfMessage(message), log: base.log.child({ mid: message.mid }) },
       session,

@@ -34,7 +34,12 @@ import {
   type HttpStack,
 } from './http.js';
 import { stateOf, type MessageResult, type SendResult } from './send-result.js';
-import { TokenProvider, type AccessTokenSource, type TokenRetryOptions } from './token-provider.js';
+import {
+  TokenProvider,
+  type AccessTokenSource,
+  type TokenFetchEvent,
+  type TokenRetryOptions,
+} from './token-provider.js';
 
 export interface ChatClientRetryOptions {
   /** Retries after the first attempt. Default 5. */
@@ -80,6 +85,8 @@ interface BaseOptions {
   maxSockets?: number;
   logger?: Logger;
   onSend?: (event: SendAttemptEvent) => void;
+  /** Reported after every request to the token service (metrics); only for the client's own token provider. */
+  onTokenFetch?: (event: TokenFetchEvent) => void;
   /** Wall clock in ms (token expiry, `Retry-After` dates, closed-chat records); injectable for tests. */
   now?: () => number;
 }
@@ -178,6 +185,7 @@ export class ChatClient {
         now: this.now,
         retry: options.tokenRetry,
         logger: options.logger,
+        onFetch: options.onTokenFetch,
       });
       this.tokens = this.ownTokens;
     }

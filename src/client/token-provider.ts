@@ -44,6 +44,14 @@ export interface TokenProviderOptions {
   defaultExpiresInS?: number;
   retry?: TokenRetryOptions;
   logger?: Logger;
+  /** Called after every request to the token service (metrics). */
+  onFetch?: (event: TokenFetchEvent) => void;
+}
+
+/** One request to the token service: whether it produced a token, and how long it took. */
+export interface TokenFetchEvent {
+  ok: boolean;
+  durationMs: number;
 }
 
 interface CachedToken {
@@ -76,6 +84,7 @@ export class TokenProvider implements AccessTokenSource {
   private readonly defaultExpiresInMs: number;
   private readonly retry: Required<TokenRetryOptions>;
   private readonly logger: Logger | undefined;
+  private readonly onFetch: ((event: TokenFetchEvent) => void) | undefined;
 
   private current: CachedToken | undefined;
   private inflight: Promise<CachedToken> | undefined;
@@ -109,6 +118,7 @@ export class TokenProvider implements AccessTokenSource {
       maxRetryTimeMs: options.retry?.maxRetryTimeMs ?? 30_000,
     };
     this.logger = options.logger;
+    this.onFetch = options.onFetch;
   }
 
   /** Requests made to the token service so far (for metrics and tests). */
@@ -165,12 +175,26 @@ export class TokenProvider implements AccessTokenSource {
     return p;
   }
 
+  /** A throwing hook must not cost the token it reports on. */
+  private reportFetch(ok: boolean, started: number): void {
+    if (!this.onFetch) return;
+    try {
+      this.onFetch({ ok, durationMs: performance.now() - started });
+    } catch (err) {
+      this.logger?.warn({ err: describeError(err) }, 'onFetch hook threw');
+    }
+  }
+
   private fetchWithRetry(): Promise<CachedToken> {
     return pRetry(
       async () => {
+        const started = performance.now();
         try {
-          return await this.fetchOnce();
+          const token = await this.fetchOnce();
+          this.reportFetch(true, started);
+          return token;
         } catch (err) {
+          this.reportFetch(false, started);
           if (err instanceof TokenError && !err.retryable) throw new AbortError(err);
           throw err;
         }

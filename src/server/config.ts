@@ -89,11 +89,27 @@ const EnvSchema = z
       (s) => s === undefined || /^rediss?:\/\//.test(s),
       'must be a redis:// or rediss:// URL',
     ),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[^\s*?[\]]{1,100}$/, 'must be 1 to 100 characters without spaces or * ? [ ] (e.g. bbm: or mybot:)'),
+    METRICS: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((v) => v === 'on' || v === 'off', 'must be "on" or "off"')
+      .transform((v) => v === 'on'),
+    METRICS_PORT: integer(0, 65535).optional(),
   })
   .superRefine((env, ctx) => {
     if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
       const missing = env.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set too: HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE' });
+    }
+    if (!env.METRICS && env.METRICS_PORT !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'is set but METRICS=off: remove one of them' });
+    }
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (leave it blank to serve /metrics on PORT)' });
     }
     if ((env.BBM_CLIENT_CREDENTIALS === undefined) !== (env.BBM_TOKEN_URL === undefined)) {
       const missing = env.BBM_CLIENT_CREDENTIALS === undefined ? 'BBM_CLIENT_CREDENTIALS' : 'BBM_TOKEN_URL';
@@ -105,7 +121,7 @@ const EnvSchema = z
 export const CONFIG_VARIABLES = [
   'PORT', 'HOST', 'BBM_SIG_KEY', 'BBM_CLIENT_CREDENTIALS', 'BBM_TOKEN_URL', 'BBM_API_URL', 'BOT', 'BOT_NAME',
   'BBM_DELIVERY_NOTIFICATIONS', 'LOG_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'WEBHOOK_BODY_LIMIT',
-  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL',
+  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT',
 ] as const;
 
 export interface AppConfig {
@@ -124,6 +140,12 @@ export interface AppConfig {
   webhookBodyLimit: number;
   shutdownTimeoutMs: number;
   redisUrl: string | undefined;
+  /** Put in front of every Redis key (REDIS_PREFIX), so several bots can share one Redis. */
+  redisPrefix: string;
+  /** Whether GET /metrics is served (METRICS). */
+  metrics: boolean;
+  /** Serve /metrics on this port instead of PORT (METRICS_PORT); undefined: on PORT. */
+  metricsPort: number | undefined;
 }
 
 /** Where `config/` and `bots/` live, whether running from src/ (tsx) or dist/ (compiled). */
@@ -187,5 +209,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    metrics: e.METRICS,
+    metricsPort: e.METRICS_PORT,
   };
 }

@@ -3,20 +3,28 @@
  * stops accepting, finishes in-flight callbacks and the sends they started, and exits 0.
  */
 import type { Logger } from 'pino';
-import type { Bot, Sender } from '../bot/bot.js';
+import type { Bot, BotRuntime, Sender } from '../bot/bot.js';
 import { ChatClient } from '../client/index.js';
 import { BbmError } from '../protocol/errors.js';
 import { MemoryStore } from '../state/memory.js';
+import { RedisStore } from '../state/redis.js';
 import type { StateStore } from '../state/store.js';
 import { loadConfig, type AppConfig } from './config.js';
 import { startServer, type RunningServer } from './http-server.js';
 import { loadBot } from './load-bot.js';
 import { createLogger } from './logger.js';
+import { Metrics, startMetricsServer, type MetricsServer } from './metrics.js';
 
 export interface BotServer<S = unknown> extends RunningServer {
   config: AppConfig;
   bot: Bot<S>;
   logger: Logger;
+  /** The state store in use: the one passed in, a RedisStore (REDIS_URL), or a MemoryStore. */
+  store: StateStore;
+  /** The process's metrics; undefined with METRICS=off. */
+  metrics: Metrics | undefined;
+  /** Where GET /metrics answers (on the main port, or on METRICS_PORT); undefined with METRICS=off. */
+  metricsUrl: string | undefined;
   /** Graceful stop: waits for in-flight work up to SHUTDOWN_TIMEOUT_MS, then releases everything. */
   shutdown(): Promise<boolean>;
 }
@@ -43,7 +51,14 @@ export interface StartBotServerOptions<S> {
 export async function startBotServer<S>(options: StartBotServerOptions<S>): Promise<BotServer<S>> {
   const { config, bot } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = options.store ?? new MemoryStore();
+  // Redis first: a REDIS_URL that does not answer stops startup (RedisConnectError naming it)
+  // before anything listens, instead of failing every callback later.
+  const redis =
+    options.store === undefined && config.redisUrl !== undefined
+      ? await RedisStore.connect(config.redisUrl, { prefix: config.redisPrefix, logger: logger.child({ component: 'redis' }) })
+      : undefined;
+  const store = options.store ?? redis ?? new MemoryStore();
+  const metrics = config.metrics ? new Metrics({ logger: logger.child({ component: 'metrics' }) }) : undefined;
   const client = config.credentials
     ? new ChatClient({
         apiUrl: config.apiUrl,
@@ -52,27 +67,59 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
         botName: config.botName ?? bot.options.name,
         store,
         logger: logger.child({ component: 'chat-client' }),
+        onSend: metrics?.sendAttempt,
+        onTokenFetch: metrics?.tokenFetched,
       })
     : undefined;
   if (!client) logger.warn('BBM_CLIENT_CREDENTIALS and BBM_TOKEN_URL are not set: the bot can receive but not send');
 
-  bot.init({
-    sender: client ?? new NoCredentialsSender(),
+  const runtime: BotRuntime = {
+    sender: client ? (metrics?.instrumentSender(client) ?? client) : new NoCredentialsSender(),
     store,
     logger,
     deliveryNotifications: config.deliveryNotifications,
+    // A store other instances can see: order callbacks per chat and queue replies across instances.
+    shared: store instanceof RedisStore,
+    ...(metrics ? { metrics } : {}),
     ...(config.botName ? { botName: config.botName } : {}),
-  });
+  };
+  bot.init(runtime);
+  metrics?.setQueueDepthSource(() => bot.queueDepth());
 
-  const server = await startServer({
-    port: config.port,
-    host: config.host,
-    sigKeys: config.sigKeys,
-    dispatcher: bot,
-    logger,
-    bodyLimit: config.webhookBodyLimit,
-    tls: config.tls,
-  });
+  let server: RunningServer;
+  let metricsServer: MetricsServer | undefined;
+  try {
+    server = await startServer({
+      port: config.port,
+      host: config.host,
+      sigKeys: config.sigKeys,
+      dispatcher: bot,
+      logger,
+      bodyLimit: config.webhookBodyLimit,
+      tls: config.tls,
+      ...(redis ? { readiness: () => redis.readiness() } : {}),
+      // On the main port unless METRICS_PORT moves it; not behind the webhook signature either way.
+      ...(metrics && config.metricsPort === undefined ? { extraRoutes: metrics.route } : {}),
+    });
+  } catch (err) {
+    bot.close();
+    await client?.close();
+    await redis?.close();
+    throw err;
+  }
+  metrics?.observeCallbacks(server.server);
+  if (metrics && config.metricsPort !== undefined) {
+    try {
+      metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host });
+    } catch (err) {
+      await server.close(0);
+      bot.close();
+      await client?.close();
+      await redis?.close();
+      throw err;
+    }
+  }
+  const metricsUrl = metrics ? `${metricsServer?.url ?? server.url}/metrics` : undefined;
 
   let stopping: Promise<boolean> | undefined;
   const shutdown = (): Promise<boolean> => {
@@ -86,12 +133,14 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
       if (!finished) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out with work still running');
       await client?.close();
       await store.close();
+      // Last: scrapes keep working while the bot drains.
+      await metricsServer?.close();
       return finished;
     })();
     return stopping;
   };
 
-  return { ...server, config, bot, logger, shutdown };
+  return { ...server, config, bot, logger, store, metrics, metricsUrl, shutdown };
 }
 
 /** The `npm start` entry: everything from the environment, signals handled. */
@@ -101,7 +150,14 @@ export async function runFromEnvironment(): Promise<BotServer> {
   const bot = await loadBot(config.bot);
   const running = await startBotServer({ config, bot, logger });
   logger.info(
-    { url: `${running.url}/v1/chats`, bot: config.bot, https: config.tls !== undefined, sending: config.credentials !== undefined },
+    {
+      url: `${running.url}/v1/chats`,
+      bot: config.bot,
+      https: config.tls !== undefined,
+      sending: config.credentials !== undefined,
+      state: running.store instanceof RedisStore ? 'redis' : 'memory',
+      metrics: running.metricsUrl,
+    },
     'BBM bot listening',
   );
   const onSignal = (signal: NodeJS.Signals) => {

@@ -8,6 +8,17 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
+/**
+ * Every record must expire (as in Redis, where PX refuses 0): an LRU TTL of 0 or NaN would mean
+ * "keep forever", so a non-positive or non-finite TTL is refused instead.
+ */
+function positiveTtl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`StateStore TTL must be a positive number of milliseconds, got ${ttlMs}`);
+  }
+  return ttlMs;
+}
+
 /** A record: its JSON text, or for lists and sets their members' JSON text. */
 type Entry = { kind: 'value'; json: string } | { kind: 'list'; items: string[] } | { kind: 'set'; members: Set<string> };
 
@@ -38,12 +49,12 @@ export class MemoryStore implements StateStore {
   }
 
   async set<T>(key: string, value: T, ttlMs: number): Promise<void> {
-    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: positiveTtl(ttlMs) });
   }
 
   async setIfAbsent<T>(key: string, value: T, ttlMs: number): Promise<boolean> {
     if (this.cache.has(key)) return false;
-    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: positiveTtl(ttlMs) });
     return true;
   }
 
@@ -59,22 +70,23 @@ export class MemoryStore implements StateStore {
 
   async replaceIf<T>(key: string, expected: T, value: T, ttlMs: number): Promise<boolean> {
     if (this.value(key) !== JSON.stringify(expected)) return false;
-    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'value', json: JSON.stringify(value) }, { ttl: positiveTtl(ttlMs) });
     return true;
   }
 
   async increment(key: string, ttlMs: number): Promise<number> {
     const current = Number(this.value(key) ?? '0');
     const next = (Number.isFinite(current) ? current : 0) + 1;
-    this.cache.set(key, { kind: 'value', json: String(next) }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'value', json: String(next) }, { ttl: positiveTtl(ttlMs) });
     return next;
   }
 
   async listPush<T>(key: string, value: T, ttlMs: number): Promise<number> {
+    const ttl = positiveTtl(ttlMs);
     const entry = this.cache.get(key);
     const items = entry?.kind === 'list' ? entry.items : [];
     items.push(JSON.stringify(value));
-    this.cache.set(key, { kind: 'list', items }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'list', items }, { ttl });
     return items.length;
   }
 
@@ -98,10 +110,11 @@ export class MemoryStore implements StateStore {
   }
 
   async setAdd(key: string, member: string, ttlMs: number): Promise<void> {
+    const ttl = positiveTtl(ttlMs);
     const entry = this.cache.get(key);
     const members = entry?.kind === 'set' ? entry.members : new Set<string>();
     members.add(member);
-    this.cache.set(key, { kind: 'set', members }, { ttl: ttlMs });
+    this.cache.set(key, { kind: 'set', members }, { ttl });
   }
 
   async setRemove(key: string, member: string): Promise<void> {

@@ -50,6 +50,9 @@ describe('loadConfig', () => {
       webhookBodyLimit: 1024 * 1024,
       shutdownTimeoutMs: Number(DEFAULTS.SHUTDOWN_TIMEOUT_MS),
       redisUrl: undefined,
+      redisPrefix: 'bbm:',
+      metrics: true,
+      metricsPort: undefined,
     });
     expect(DEFAULTS.WEBHOOK_BODY_LIMIT).toBe('1mb');
   });
@@ -133,6 +136,12 @@ describe('loadConfig', () => {
     ['BBM_DELIVERY_NOTIFICATIONS', 'maybe'],
     ['REDIS_URL', 'http://localhost:6379'],
     ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_PREFIX', 'has space:'],
+    ['REDIS_PREFIX', 'glob*:'],
+    ['REDIS_PREFIX', 'x'.repeat(101)],
+    ['METRICS', 'yes'],
+    ['METRICS_PORT', 'nine'],
+    ['METRICS_PORT', '70000'],
     ['BBM_API_URL', 'not a url'],
     ['BBM_API_URL', 'ftp://chat.example.com'],
     ['BBM_TOKEN_URL', 'token-service'],
@@ -156,6 +165,9 @@ describe('loadConfig', () => {
         BBM_DELIVERY_NOTIFICATIONS: 'ON',
         WEBHOOK_BODY_LIMIT: '2048',
         REDIS_URL: 'rediss://cache.example.com:6380',
+        REDIS_PREFIX: 'mybot:prod:',
+        METRICS: 'ON',
+        METRICS_PORT: '9464',
         BBM_API_URL: 'https://chat.example.com/',
       },
       envFile: false,
@@ -166,8 +178,26 @@ describe('loadConfig', () => {
       deliveryNotifications: true,
       webhookBodyLimit: 2048,
       redisUrl: 'rediss://cache.example.com:6380',
+      redisPrefix: 'mybot:prod:',
+      metrics: true,
+      metricsPort: 9464,
       apiUrl: 'https://chat.example.com',
     });
+    expect(loadConfig({ env: { BBM_SIG_KEY: KEY, METRICS: 'off' }, envFile: false })).toMatchObject({
+      metrics: false,
+      metricsPort: undefined,
+    });
+  });
+
+  it('METRICS_PORT conflicting with METRICS=off or with PORT names METRICS_PORT', () => {
+    const off = configError({ BBM_SIG_KEY: KEY, METRICS: 'off', METRICS_PORT: '9464' });
+    expect(off.field).toBe('METRICS_PORT');
+    expect(off.message).toMatch(/METRICS=off/);
+    const same = configError({ BBM_SIG_KEY: KEY, PORT: '3000', METRICS_PORT: '3000' });
+    expect(same.field).toBe('METRICS_PORT');
+    expect(same.message).toMatch(/PORT/);
+    // 0 asks for any free port, for both: not a conflict.
+    expect(loadConfig({ env: { BBM_SIG_KEY: KEY, PORT: '0', METRICS_PORT: '0' }, envFile: false }).metricsPort).toBe(0);
   });
 
   it('TLS_CERT_FILE without TLS_KEY_FILE names TLS_KEY_FILE, and the reverse', () => {

@@ -1,0 +1,375 @@
+/**
+ * The StateStore in Redis, for several instances sharing one channel. Semantics follow
+ * MemoryStore (the reference): values are JSON text, every write carries a TTL in milliseconds,
+ * and the compare-and-* operations compare that text. Everything that reads and then writes runs
+ * as one Lua script or one MULTI, so two instances racing on a key see one winner.
+ */
+import { Redis, type RedisOptions, type Result } from 'ioredis';
+import type { Logger } from 'pino';
+import { BbmError } from '../protocol/errors.js';
+import type { StateStore } from './store.js';
+
+/** A Redis operation failed (connection lost, timed out, refused by the server). */
+export class RedisStoreError extends BbmError {
+  constructor(message: string, options: { cause?: unknown; field?: string } = {}) {
+    super('STATE_UNAVAILABLE', message, options);
+  }
+}
+
+/** Redis did not answer at startup: the URL is wrong or the server is down. Names REDIS_URL. */
+export class RedisConnectError extends BbmError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('REDIS_UNAVAILABLE', message, { ...options, field: 'REDIS_URL' });
+  }
+}
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// URL; ignored when `client` is given. Default redis://127.0.0.1:6379. */
+  url?: string;
+  /** A connection to use instead of opening one; `close()` then leaves it open. */
+  client?: Redis;
+  /** Put in front of every key, so several bots (or tests) can share a database. Default `bbm:`. */
+  prefix?: string;
+  /** Longest wait for a TCP connection to Redis. Default 3 s. */
+  connectTimeoutMs?: number;
+  /**
+   * Longest wait for any one command, queued time included: a Redis that is down or stuck makes
+   * the operation fail with RedisStoreError instead of holding a callback forever. Default 5 s.
+   */
+  commandTimeoutMs?: number;
+  /** Connection lost / restored are logged here. */
+  logger?: Logger;
+}
+
+export const DEFAULT_REDIS_PREFIX = 'bbm:';
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * The atomic read-then-write operations. Each compares the stored JSON text with ARGV[1] inside
+ * Redis, so no other client can change the key between the comparison and the write.
+ */
+const SCRIPTS = {
+  bbmDeleteIf: {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+  },
+  bbmReplaceIf: {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`,
+  },
+  // LPOP of the last item deletes the key, as MemoryStore drops an emptied list.
+  bbmListShiftIf: {
+    numberOfKeys: 1,
+    lua: `if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LPOP', KEYS[1])
+  return 1
+end
+return 0`,
+  },
+} as const;
+
+// ioredis adds `defineCommand` commands at run time; this tells TypeScript they exist.
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    bbmDeleteIf(key: string, expected: string): Result<number, Context>;
+    bbmReplaceIf(key: string, expected: string, value: string, ttlMs: number): Result<number, Context>;
+    bbmListShiftIf(key: string, expected: string): Result<number, Context>;
+  }
+}
+
+/** The URL as safe to print: a password in it is replaced. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** A TTL Redis accepts (a positive whole number of ms); anything else is a caller bug. */
+function px(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`StateStore TTL must be a positive number of milliseconds, got ${ttlMs}`);
+  }
+  return Math.ceil(ttlMs);
+}
+
+function encode(value: unknown): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new TypeError('StateStore values must be JSON-serialisable (got undefined or a function)');
+  return json;
+}
+
+/**
+ * An error's message. Not `instanceof Error`: errors from node's sockets can come from another
+ * realm (jest's VM), and String(err) would then prefix "Error: ".
+ */
+function messageOf(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : String(err);
+}
+
+function decode<T>(json: string): T {
+  return JSON.parse(json) as T;
+}
+
+/** The options every connection the store opens gets: fail fast when Redis is away, reconnect forever. */
+function connectionOptions(options: RedisStoreOptions): RedisOptions {
+  return {
+    connectTimeout: options.connectTimeoutMs ?? 3_000,
+    commandTimeout: options.commandTimeoutMs ?? 5_000,
+    // Commands issued while reconnecting are queued (a short blip goes unnoticed) but fail after two
+    // reconnection attempts instead of piling up; commandTimeout bounds the wait either way.
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: 2,
+    // A running server keeps trying (Redis restarts, fail-overs); backoff capped at 2 s.
+    retryStrategy: (times) => Math.min(times * 100, 2_000),
+    connectionName: 'bbm-bot',
+    // How long a disconnect waits for the socket to close; ioredis keeps a (non-unref'd) timer this
+    // long even for a socket already gone, which would hold up the process exit. Default 2 s.
+    disconnectTimeout: 500,
+  };
+}
+
+/** Marks a client `connect()` opened: the store owns it although it came in as `client`. Not exported. */
+const OWNS_CLIENT = Symbol('ownsClient');
+type InternalOptions = RedisStoreOptions & { [OWNS_CLIENT]?: boolean };
+
+export class RedisStore implements StateStore {
+  readonly client: Redis;
+  readonly prefix: string;
+  private readonly ownClient: boolean;
+  private readonly logger: Logger | undefined;
+  private healthy = true;
+  private closed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.logger = options.logger;
+    if (options.client) {
+      this.client = options.client;
+      this.ownClient = (options as InternalOptions)[OWNS_CLIENT] === true;
+    } else {
+      this.client = new Redis(options.url ?? DEFAULT_URL, connectionOptions(options));
+      this.ownClient = true;
+    }
+    if (this.ownClient) this.watchConnection();
+    // Defining a script twice is harmless (same body, same SHA), so a shared client is fine.
+    for (const [name, definition] of Object.entries(SCRIPTS)) this.client.defineCommand(name, definition);
+  }
+
+  /**
+   * Opens a store and resolves once Redis answers PING; rejects with a RedisConnectError naming
+   * REDIS_URL (password redacted) when it does not within the connect timeout. For startup: a
+   * wrong URL should stop the process with one clear line, not fail every callback later.
+   */
+  static async connect(url: string, options: Omit<RedisStoreOptions, 'url' | 'client'> = {}): Promise<RedisStore> {
+    const shown = redactRedisUrl(url);
+    const timeoutMs = options.connectTimeoutMs ?? 3_000;
+    let client: Redis;
+    try {
+      // No reconnection loop during the check: one attempt, then a clear answer.
+      client = new Redis(url, { ...connectionOptions(options), lazyConnect: true, retryStrategy: () => null });
+    } catch (err) {
+      throw new RedisConnectError(`REDIS_URL ${shown} cannot be used: ${messageOf(err)}`, { cause: err });
+    }
+    // The socket error (ECONNREFUSED, ENOTFOUND, NOAUTH...) says more than the rejection's
+    // "Connection is closed", so keep it; a listener also stops ioredis printing it.
+    let socketError: Error | undefined;
+    const swallow = (err: Error): void => {
+      socketError ??= err;
+    };
+    client.on('error', swallow);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.connect().then(() => client.ping()),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      // A client that already ended has no socket left; disconnecting it would only start a timer.
+      if (client.status !== 'end') client.disconnect();
+      const cause = socketError ?? err;
+      const reason = messageOf(cause);
+      throw new RedisConnectError(`REDIS_URL ${shown} does not answer: ${reason}`, { cause });
+    } finally {
+      clearTimeout(timer);
+      client.off('error', swallow);
+    }
+    // Connected: from now on lost connections are retried for as long as the process runs.
+    client.options.retryStrategy = connectionOptions(options).retryStrategy;
+    const internal: InternalOptions = { ...options, client, [OWNS_CLIENT]: true };
+    return new RedisStore(internal);
+  }
+
+  /** Why the store cannot serve now ("redis reconnecting", "redis end"...), or undefined: for GET /readyz. */
+  readiness(): string | undefined {
+    return this.client.status === 'ready' ? undefined : `redis ${this.client.status}`;
+  }
+
+  private watchConnection(): void {
+    // One line when the connection goes and one when it comes back, not one per retry.
+    this.client.on('error', (err: Error) => {
+      if (!this.healthy || this.closed) return;
+      this.healthy = false;
+      this.logger?.warn({ err: { message: err.message } }, 'redis connection lost; retrying');
+    });
+    this.client.on('ready', () => {
+      if (this.healthy) return;
+      this.healthy = true;
+      this.logger?.info('redis connection restored');
+    });
+  }
+
+  private k(key: string): string {
+    return this.prefix + key;
+  }
+
+  /** Runs one operation; a Redis failure becomes a RedisStoreError naming the operation. */
+  private async run<T>(op: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof RangeError || err instanceof TypeError) throw err;
+      throw new RedisStoreError(`redis ${op} failed: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  /** A MULTI's replies, with the first command error (if any) thrown. */
+  private static replies(result: [error: Error | null, value: unknown][] | null): unknown[] {
+    if (result === null) throw new Error('transaction aborted');
+    return result.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+  }
+
+  get<T>(key: string): Promise<T | undefined> {
+    return this.run('GET', async () => {
+      const json = await this.client.get(this.k(key));
+      return json === null ? undefined : decode<T>(json);
+    });
+  }
+
+  set<T>(key: string, value: T, ttlMs: number): Promise<void> {
+    return this.run('SET', async () => {
+      await this.client.set(this.k(key), encode(value), 'PX', px(ttlMs));
+    });
+  }
+
+  setIfAbsent<T>(key: string, value: T, ttlMs: number): Promise<boolean> {
+    return this.run('SET NX', async () => {
+      const reply = await this.client.set(this.k(key), encode(value), 'PX', px(ttlMs), 'NX');
+      return reply === 'OK';
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.run('DEL', async () => {
+      await this.client.del(this.k(key));
+    });
+  }
+
+  deleteIf<T>(key: string, expected: T): Promise<boolean> {
+    return this.run('deleteIf', async () => (await this.client.bbmDeleteIf(this.k(key), encode(expected))) === 1);
+  }
+
+  replaceIf<T>(key: string, expected: T, value: T, ttlMs: number): Promise<boolean> {
+    return this.run('replaceIf', async () => {
+      const reply = await this.client.bbmReplaceIf(this.k(key), encode(expected), encode(value), px(ttlMs));
+      return reply === 1;
+    });
+  }
+
+  increment(key: string, ttlMs: number): Promise<number> {
+    return this.run('INCR', async () => {
+      const k = this.k(key);
+      const ttl = px(ttlMs);
+      const [count] = RedisStore.replies(await this.client.multi().incr(k).pexpire(k, ttl).exec());
+      return Number(count);
+    });
+  }
+
+  listPush<T>(key: string, value: T, ttlMs: number): Promise<number> {
+    return this.run('RPUSH', async () => {
+      const k = this.k(key);
+      const json = encode(value);
+      const ttl = px(ttlMs);
+      const [length] = RedisStore.replies(await this.client.multi().rpush(k, json).pexpire(k, ttl).exec());
+      return Number(length);
+    });
+  }
+
+  listRange<T>(key: string, count: number): Promise<T[]> {
+    // LRANGE 0 -1 would mean "everything": a count of 0 asks for nothing.
+    if (!(count >= 1)) return Promise.resolve([]);
+    return this.run('LRANGE', async () => {
+      const items = await this.client.lrange(this.k(key), 0, Math.floor(count) - 1);
+      return items.map((json) => decode<T>(json));
+    });
+  }
+
+  listShiftIf<T>(key: string, expected: T): Promise<boolean> {
+    return this.run('listShiftIf', async () => (await this.client.bbmListShiftIf(this.k(key), encode(expected))) === 1);
+  }
+
+  listLength(key: string): Promise<number> {
+    return this.run('LLEN', () => this.client.llen(this.k(key)));
+  }
+
+  setAdd(key: string, member: string, ttlMs: number): Promise<void> {
+    return this.run('SADD', async () => {
+      const k = this.k(key);
+      const ttl = px(ttlMs);
+      RedisStore.replies(await this.client.multi().sadd(k, member).pexpire(k, ttl).exec());
+    });
+  }
+
+  setRemove(key: string, member: string): Promise<void> {
+    return this.run('SREM', async () => {
+      await this.client.srem(this.k(key), member);
+    });
+  }
+
+  setMembers(key: string, max: number): Promise<string[]> {
+    if (!(max >= 1)) return Promise.resolve([]);
+    // SRANDMEMBER with a positive count: up to `max` distinct members in one bounded reply. Being
+    // random, a set larger than `max` does not always hand the same members to every caller.
+    return this.run('SRANDMEMBER', () => this.client.srandmember(this.k(key), Math.floor(max)));
+  }
+
+  /** Closes the connection if the store opened it; a shared client is left to its owner. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ownClient) return;
+    const client = this.client;
+    if (client.status === 'end') return;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    // Between two reconnection attempts there is no socket to close and ioredis emits no 'end'.
+    if (client.status === 'reconnecting') {
+      client.disconnect();
+      return;
+    }
+    if (client.status === 'ready') {
+      // QUIT lets the replies of commands already sent arrive first.
+      await client.quit().catch(() => client.disconnect());
+    } else {
+      // Not connected (Redis down, reconnecting): drop the socket and stop reconnecting.
+      client.disconnect();
+    }
+    // Bounded anyway: a close must never hold up shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+    clearTimeout(timer);
+  }
+}
