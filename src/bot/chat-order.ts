@@ -57,10 +57,14 @@ export class ChatOrder {
   /** Runs `work` when it is this arrival's turn in the chat, holding the chat until it settles. */
   async run<T>(chatId: string, work: () => Promise<T>): Promise<T> {
     const k = this.keys(chatId);
-    // `done` must exist before the first ticket so that compare-and-set can advance it.
-    await this.store.setIfAbsent(k.done, 0, this.idleTtlMs);
-    const ticket = await this.store.increment(k.tickets, this.idleTtlMs);
-    await this.waitForTurn(chatId, ticket);
+    // One round trip takes the ticket and says how far the chat is; the common case waits no more.
+    const [ticket, done] = await this.store.incrementAndRead<number>(k.tickets, k.done, this.idleTtlMs);
+    if (done !== undefined && done >= ticket) {
+      // `done` ahead of a fresh ticket: the counter expired alone (an idle chat). Start over from it.
+      await this.store.replaceIf(k.done, done, ticket - 1, this.idleTtlMs);
+    } else if ((done ?? 0) < ticket - 1) {
+      await this.waitForTurn(chatId, ticket);
+    }
 
     const lease: Lease = { ticket, owner: this.owner };
     await this.store.set(k.lease, lease, this.leaseMs);
@@ -72,11 +76,17 @@ export class ChatOrder {
       return await work();
     } finally {
       clearInterval(renew);
-      const advanced = await this.store.replaceIf(k.done, ticket - 1, ticket, this.idleTtlMs);
-      await this.store.deleteIf(k.lease, lease);
+      // Both in one round trip (the Redis client pipelines commands issued together).
+      const [advanced] = await Promise.all([this.advance(k.done, ticket - 1, ticket), this.store.deleteIf(k.lease, lease)]);
       // Fencing: the work ran, but without the chat to itself for part of the time.
       if (!advanced) this.onLeaseLost?.(new LeaseLostError(chatId));
     }
+  }
+
+  /** Moves `done` from one ticket to the next; an absent `done` counts as 0. */
+  private async advance(doneKey: string, from: number, to: number): Promise<boolean> {
+    if (from === 0 && (await this.store.setIfAbsent(doneKey, to, this.idleTtlMs))) return true;
+    return this.store.replaceIf(doneKey, from, to, this.idleTtlMs);
   }
 
   private async waitForTurn(chatId: string, ticket: number): Promise<void> {
@@ -97,7 +107,7 @@ export class ChatOrder {
         stalledSince = Date.now();
       } else if (Date.now() - stalledSince > this.leaseMs) {
         // Ticket `turn` never showed a live lease for a whole lease period: its instance is gone.
-        await this.store.replaceIf(k.done, done, turn, this.idleTtlMs);
+        await this.advance(k.done, done, turn);
         stalledTicket = -1;
         continue;
       }

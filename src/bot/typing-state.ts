@@ -38,8 +38,7 @@ export class TypingState {
   /** A typing action arrived. Resolves true when the user was not typing before. */
   async typing(chatId: string): Promise<boolean> {
     const now = this.clock.now();
-    const previous = await this.store.get<TypingRecord>(this.key(chatId));
-    await this.store.set<TypingRecord>(this.key(chatId), { at: now }, RECORD_TTL_MS);
+    const previous = await this.store.swap<TypingRecord>(this.key(chatId), { at: now }, RECORD_TTL_MS);
     this.local.typing(chatId);
     return !previous || previous.stopped === true || now - previous.at >= TYPING_TIMEOUT_MS;
   }

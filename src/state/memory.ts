@@ -81,6 +81,19 @@ export class MemoryStore implements StateStore {
     return next;
   }
 
+  async incrementAndRead<T>(counterKey: string, readKey: string, ttlMs: number): Promise<[number, T | undefined]> {
+    const count = await this.increment(counterKey, ttlMs);
+    const value = await this.get<T>(readKey);
+    if (value !== undefined) await this.set(readKey, value, ttlMs);
+    return [count, value];
+  }
+
+  async swap<T>(key: string, value: T, ttlMs: number): Promise<T | undefined> {
+    const previous = await this.get<T>(key);
+    await this.set(key, value, ttlMs);
+    return previous;
+  }
+
   async listPush<T>(key: string, value: T, ttlMs: number): Promise<number> {
     const ttl = positiveTtl(ttlMs);
     const entry = this.cache.get(key);

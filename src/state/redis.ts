@@ -62,6 +62,13 @@ return 0`,
 end
 return 0`,
   },
+  bbmIncrementAndRead: {
+    numberOfKeys: 2,
+    lua: `local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return {n, redis.call('GET', KEYS[2])}`,
+  },
   // LPOP of the last item deletes the key, as MemoryStore drops an emptied list.
   bbmListShiftIf: {
     numberOfKeys: 1,
@@ -79,6 +86,7 @@ declare module 'ioredis' {
     bbmDeleteIf(key: string, expected: string): Result<number, Context>;
     bbmReplaceIf(key: string, expected: string, value: string, ttlMs: number): Result<number, Context>;
     bbmListShiftIf(key: string, expected: string): Result<number, Context>;
+    bbmIncrementAndRead(counterKey: string, readKey: string, ttlMs: number): Result<[number, string | null], Context>;
   }
 }
 
@@ -132,6 +140,9 @@ function connectionOptions(options: RedisStoreOptions): RedisOptions {
     // A running server keeps trying (Redis restarts, fail-overs); backoff capped at 2 s.
     retryStrategy: (times) => Math.min(times * 100, 2_000),
     connectionName: 'bbm-bot',
+    // Commands issued in the same tick (many callbacks at once) go out in one write: far fewer
+    // syscalls and packets under load, the same results.
+    enableAutoPipelining: true,
     // How long a disconnect waits for the socket to close; ioredis keeps a (non-unref'd) timer this
     // long even for a socket already gone, which would hold up the process exit. Default 2 s.
     disconnectTimeout: 500,
@@ -296,6 +307,20 @@ export class RedisStore implements StateStore {
       const ttl = px(ttlMs);
       const [count] = RedisStore.replies(await this.client.multi().incr(k).pexpire(k, ttl).exec());
       return Number(count);
+    });
+  }
+
+  incrementAndRead<T>(counterKey: string, readKey: string, ttlMs: number): Promise<[number, T | undefined]> {
+    return this.run('incrementAndRead', async () => {
+      const [count, json] = await this.client.bbmIncrementAndRead(this.k(counterKey), this.k(readKey), px(ttlMs));
+      return [Number(count), json === null || json === undefined ? undefined : decode<T>(json)];
+    });
+  }
+
+  swap<T>(key: string, value: T, ttlMs: number): Promise<T | undefined> {
+    return this.run('SET GET', async () => {
+      const previous = await this.client.set(this.k(key), encode(value), 'PX', px(ttlMs), 'GET');
+      return previous === null ? undefined : decode<T>(previous);
     });
   }
 

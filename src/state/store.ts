@@ -19,6 +19,13 @@ export interface StateStore {
   replaceIf<T>(key: string, expected: T, value: T, ttlMs: number): Promise<boolean>;
   /** Adds 1 to an integer counter (absent counts as 0), refreshes its TTL, and returns the new value. */
   increment(key: string, ttlMs: number): Promise<number>;
+  /**
+   * `increment(counterKey)` and `get(readKey)` in one atomic step (one round trip on Redis); both
+   * keys' TTLs are refreshed, so a counter and the value paired with it expire together.
+   */
+  incrementAndRead<T>(counterKey: string, readKey: string, ttlMs: number): Promise<[count: number, value: T | undefined]>;
+  /** Stores the value and returns the one it replaced, in one atomic step. */
+  swap<T>(key: string, value: T, ttlMs: number): Promise<T | undefined>;
   /** Appends to the end of a list, refreshing the list's TTL; returns the new length. */
   listPush<T>(key: string, value: T, ttlMs: number): Promise<number>;
   /** Up to `count` items from the front of a list, without removing them. */

@@ -269,6 +269,40 @@ describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
     });
   });
 
+  describe('incrementAndRead', () => {
+    it('increments the counter and reads the other key in one step', async () => {
+      expect(await store.incrementAndRead('tickets', 'done', LONG_TTL)).toEqual([1, undefined]);
+      await store.set('done', { at: 7 }, LONG_TTL);
+      expect(await store.incrementAndRead('tickets', 'done', LONG_TTL)).toEqual([2, { at: 7 }]);
+      expect(await store.get('tickets')).toBe(2);
+    });
+
+    it('20 concurrent calls: every count once', async () => {
+      const counts = await Promise.all(Array.from({ length: 20 }, () => store.incrementAndRead('t', 'd', LONG_TTL)));
+      expect(counts.map(([n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+
+    it('refreshes the TTL of both keys, so they expire together', async () => {
+      await store.set('done', 5, SHORT_TTL);
+      await store.incrementAndRead('tickets', 'done', LONG_TTL);
+      await sleep(SHORT_TTL * 2);
+      expect(await store.get('done')).toBe(5);
+    });
+  });
+
+  describe('swap', () => {
+    it('stores the value and returns the previous one (undefined when absent)', async () => {
+      expect(await store.swap('k', { n: 1 }, LONG_TTL)).toBeUndefined();
+      expect(await store.swap('k', { n: 2 }, LONG_TTL)).toEqual({ n: 1 });
+      expect(await store.get('k')).toEqual({ n: 2 });
+    });
+
+    it('sets the TTL of the new value', async () => {
+      await store.swap('k', 1, SHORT_TTL);
+      await eventually(async () => (await store.get('k')) === undefined);
+    });
+  });
+
   describe('lists', () => {
     it('push returns the new length; range reads from the front in FIFO order', async () => {
       expect(await store.listPush('q', { n: 1 }, LONG_TTL)).toBe(1);
