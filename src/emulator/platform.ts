@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { toFieldIssues } from '../protocol/errors.js';
 import { OUTBOUND_LIMITS } from '../protocol/limits.js';
 import { SendRequestSchema, type OutboundMessage, type SendRequest } from '../protocol/outbound.js';
-import { codePointLength } from '../protocol/primitives.js';
+import { codePointLength, isHttpUrl } from '../protocol/primitives.js';
 import { avatarSvg } from './avatar.js';
 import type { CallbackOutcome, CallbackSender } from './callbacks.js';
 import { HttpError } from './errors.js';
@@ -33,14 +33,7 @@ const httpUrl = (max: number) =>
     .trim()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .refine((s) => {
-      try {
-        const u = new URL(s);
-        return u.protocol === 'http:' || u.protocol === 'https:';
-      } catch {
-        return false;
-      }
-    }, 'must be an http(s) URL');
+    .refine(isHttpUrl, 'must be an http(s) URL');
 
 /** What a user may send: the spec's inbound message types, with the client's own limits. */
 export const UserContentSchema = z.union([

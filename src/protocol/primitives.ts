@@ -36,3 +36,13 @@ export function limitedString(max: number) {
     message: `must be at most ${max} characters`,
   });
 }
+
+/** True for an absolute http: or https: URL. */
+export function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

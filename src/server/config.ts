@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { isHttpUrl } from '../protocol/primitives.js';
 import { BbmError } from '../protocol/errors.js';
 import { parseByteSize } from '../webhook/body.js';
 import { parseKeyList } from '../webhook/signature.js';
@@ -31,14 +32,7 @@ const integer = (min: number, max: number) =>
 const httpUrl = z
   .string()
   .trim()
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, 'must be an http(s) URL')
+  .refine(isHttpUrl, 'must be an http(s) URL')
   .transform((s) => s.replace(/\/+$/, ''));
 
 const optionalText = z
