@@ -468,7 +468,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       ...(actions.length ? { actions } : {}),
     });
     if (messages.length > 0) {
-      const delivered = await started.deliveries.recordSent(chat.id, messages, result.messages);
+      const delivered = await started.deliveries.recordSent(chat.id, messages, result.messages, this.listened.has('delivered') || this.listened.has('read'));
       if (delivered.length > 0 && this.listened.has('delivered')) {
         // Runs after the current turn: the chat queue is busy with it now.
         const record: ChatRecord = { chat, user };

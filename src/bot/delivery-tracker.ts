@@ -12,8 +12,8 @@ export type DeliveryState = 'accepted' | 'delivered' | 'read';
 export interface SentMessage {
   mid: string;
   chatId: string;
-  /** The message as the bot sent it. */
-  message: OutboundMessage;
+  /** The message as the bot sent it; kept only while a `delivered` or `read` handler wants it. */
+  message?: OutboundMessage;
   state: DeliveryState;
   sentAt: number;
 }
@@ -33,13 +33,19 @@ export class DeliveryTracker {
   }
 
   /** Records a send's messages; returns those the API already reports delivered (code 200). */
-  async recordSent(chatId: string, messages: readonly OutboundMessage[], results: readonly MessageResult[]): Promise<SentMessage[]> {
+  async recordSent(
+    chatId: string,
+    messages: readonly OutboundMessage[],
+    results: readonly MessageResult[],
+    keepMessages: boolean,
+  ): Promise<SentMessage[]> {
     const delivered: SentMessage[] = [];
     const writes: Promise<void>[] = [];
     for (const r of results) {
       const message = messages[r.index - 1];
       if (!r.mid || !message || r.state === 'failed') continue;
-      const record: SentMessage = { mid: r.mid, chatId, message, state: r.state, sentAt: r.ts ?? Date.now() };
+      // The state alone is small; the message is stored only when a handler will be handed it.
+      const record: SentMessage = { mid: r.mid, chatId, ...(keepMessages ? { message } : {}), state: r.state, sentAt: r.ts ?? Date.now() };
       writes.push(this.store.set(this.key(r.mid), record, this.ttlMs));
       if (r.state === 'delivered') delivered.push(record);
     }

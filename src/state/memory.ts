@@ -2,7 +2,11 @@ import { LRUCache } from 'lru-cache';
 import type { StateStore } from './store.js';
 
 export interface MemoryStoreOptions {
-  /** Most records kept at once; the least recently used go first. Default 200,000. */
+  /**
+   * Most records kept at once; the least recently used go first. Default 100,000: about 50 MB of
+   * heap, and a bound on the garbage V8 must hold while records churn (RSS follows it, not the
+   * live size). Several instances, or more chats than this, want Redis.
+   */
   maxEntries?: number;
   /** Clock in ms, injectable for tests. */
   now?: () => number;
@@ -32,7 +36,7 @@ export class MemoryStore implements StateStore {
   constructor(options: MemoryStoreOptions = {}) {
     const now = options.now;
     this.cache = new LRUCache<string, Entry>({
-      max: options.maxEntries ?? 200_000,
+      max: options.maxEntries ?? 100_000,
       ttlAutopurge: false,
       ...(now ? { perf: { now } } : {}),
     });
