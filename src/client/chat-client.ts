@@ -127,6 +127,13 @@ const RETRYABLE_CODES: ReadonlySet<number> = new Set([429, 500, 503]);
 /** Whole-request statuses worth retrying. Everything else (400, 403, 404, ...) is final. */
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 500, 503]);
 
+/** The checks p-retry makes of its options before a first attempt (it throws a TypeError otherwise). */
+function validRetryOptions(r: Required<ChatClientRetryOptions>): boolean {
+  const ok = (v: number, allowInfinity: boolean) =>
+    typeof v === 'number' && !Number.isNaN(v) && v >= 0 && (allowInfinity || Number.isFinite(v));
+  return ok(r.retries, true) && ok(r.minTimeoutMs, false) && ok(r.maxTimeoutMs, true) && ok(r.maxRetryTimeMs, true);
+}
+
 /** Some messages of a 200/207 must be sent again; internal to the retry loop. */
 class PartialResend extends Error {
   constructor(
@@ -164,6 +171,8 @@ export class ChatClient {
   private readonly logger: Logger | undefined;
   private readonly onSend: ((event: SendAttemptEvent) => void) | undefined;
   private readonly now: () => number;
+  /** Whether p-retry accepts the retry options (otherwise every send goes to it, to fail as it does). */
+  private readonly retryOptionsValid: boolean;
   /** Sends to one chat go one after another, so a retried message is never overtaken. */
   private readonly queue = new KeyedQueue();
 
@@ -202,6 +211,7 @@ export class ChatClient {
       maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 30_000,
     };
     this.onSend = options.onSend;
+    this.retryOptionsValid = validRetryOptions(this.retry);
   }
 
   /** Builds a client from BBM_API_URL, BBM_TOKEN_URL and BBM_CLIENT_CREDENTIALS. */
@@ -305,21 +315,36 @@ export class ChatClient {
       attempts: 0,
     };
     const started = performance.now();
+    const once = async (): Promise<void> => {
+      try {
+        await this.attempt(d, mTok);
+      } catch (err) {
+        if (err instanceof PartialResend || (err instanceof ChatApiError && err.retryable)) throw err;
+        throw new AbortError(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
     try {
+      // Almost every send succeeds at the first attempt: it is made without p-retry's machinery
+      // (option checks, closures: more than the rest of the client costs), and p-retry takes over
+      // from a first failure as if it had made that attempt itself: attempt 1 is that failure, and
+      // its time limit is what is left of the send's.
+      let first: { error: unknown } | undefined;
+      if (this.retryOptionsValid) {
+        try {
+          await once();
+          return this.finish(d);
+        } catch (error) {
+          first = { error };
+        }
+      }
+      const failed = first;
       await pRetry(
-        async () => {
-          try {
-            await this.attempt(d, mTok);
-          } catch (err) {
-            if (err instanceof PartialResend || (err instanceof ChatApiError && err.retryable)) throw err;
-            throw new AbortError(err instanceof Error ? err : new Error(String(err)));
-          }
-        },
+        (attemptNumber) => (attemptNumber === 1 && failed ? Promise.reject(failed.error) : once()),
         {
           retries: this.retry.retries,
           minTimeout: this.retry.minTimeoutMs,
           maxTimeout: this.retry.maxTimeoutMs,
-          maxRetryTime: this.retry.maxRetryTimeMs,
+          maxRetryTime: failed ? Math.max(0, this.retry.maxRetryTimeMs - (performance.now() - started)) : this.retry.maxRetryTimeMs,
           randomize: true,
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
             const retryAfterMs =
@@ -423,8 +448,11 @@ export class ChatClient {
     const t0 = performance.now();
     let status = 0;
     try {
-      const res = await this.http.post<unknown>(d.url, payload, {
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json; charset=utf-8' },
+      // The stack's prepared POST: the same request as this.http.post, without re-merging axios's
+      // configuration every time.
+      const res = await this.stack.post(d.url, payload, {
+        Authorization: `Bearer ${token}`,
+        'Content-Type': 'application/json; charset=utf-8',
       });
       status = res.status;
       return res;

@@ -1,4 +1,4 @@
-import { pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { pino, stdSerializers, symbols, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * Paths pino censors wherever they appear in a log object. The framework never logs these on
@@ -66,8 +66,61 @@ export function serializeError(err: unknown): unknown {
   return safe;
 }
 
-export function createLogger(level: LoggerOptions['level'] = 'info', destination?: DestinationStream): Logger {
-  const options: LoggerOptions = {
+type Stringifier = (value: unknown, ...rest: unknown[]) => string | undefined;
+
+/**
+ * pino runs every top-level value of a log line, and every child binding, through the redactor of
+ * the paths that start with a wildcard (`*.mTok`, `*.*.token`...): about 4 µs a value, 17 µs for the
+ * per-callback line, the largest cost of logging. No path can match inside a value that is not an
+ * object, and for such a value the redactor answers exactly pino's own serialisation of it, so
+ * those values skip it: the same output, a tenth of the cost. Objects still go through it. Applied
+ * only when pino's internals are as expected; otherwise pino is left as it is.
+ */
+export function skipRedactionOfPrimitives(logger: Logger): boolean {
+  const sym = symbols as unknown as Record<string, symbol | undefined>;
+  const { stringifiersSym, stringifySym, stringifySafeSym, wildcardFirstSym } = sym;
+  if (!stringifiersSym || !stringifySym || !stringifySafeSym || !wildcardFirstSym) return false;
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stringifiers = internals[stringifiersSym] as Record<symbol, Stringifier | undefined> | undefined;
+  const stringify = internals[stringifySym] as ((value: unknown, safe: unknown) => string | undefined) | undefined;
+  const stringifySafe = internals[stringifySafeSym];
+  const redactor = stringifiers?.[wildcardFirstSym];
+  if (!stringifiers || typeof redactor !== 'function' || typeof stringify !== 'function' || typeof stringifySafe !== 'function') {
+    return false;
+  }
+  stringifiers[wildcardFirstSym] = (value, ...rest) =>
+    value === null || typeof value !== 'object' ? stringify(value, stringifySafe) : redactor(value, ...rest);
+  return true;
+}
+
+type Bindings = Record<string, unknown>;
+
+/**
+ * `parent.child(bindings)`, except that its children (and theirs) are made from `parent` with the
+ * bindings merged, instead of from it. The lines they write are the same; the cost is not: V8 turns
+ * an object into a prototype the first time something is created from it, and a child made from a
+ * fresh child logger costs about 18 µs against 1 µs for one made from a long-lived logger, on every
+ * callback that has a message. Falls back to pino's own child whenever merging could differ: child
+ * options, a binding named twice, a level changed since.
+ */
+export function flatChild(parent: Logger, bindings: Bindings): Logger {
+  const child = parent.child(bindings);
+  const nested = child.child;
+  child.child = function flatGrandchild(this: Logger, more: Bindings, options?: unknown) {
+    const plain =
+      options === undefined &&
+      more !== null &&
+      typeof more === 'object' &&
+      this.level === parent.level &&
+      !Object.keys(more).some((k) => Object.prototype.hasOwnProperty.call(bindings, k));
+    return plain ? flatChild(parent, { ...bindings, ...more }) : nested.call(this, more, options as never);
+  } as Logger['child'];
+  return child;
+}
+
+/** The options createLogger gives pino. */
+export function loggerOptions(level: LoggerOptions['level'] = 'info'): LoggerOptions {
+  return {
     level,
     base: { pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
@@ -76,5 +129,11 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
     depthLimit: 8,
     edgeLimit: 100,
   };
-  return destination ? pino(options, destination) : pino(options);
+}
+
+export function createLogger(level: LoggerOptions['level'] = 'info', destination?: DestinationStream): Logger {
+  const options = loggerOptions(level);
+  const logger = destination ? pino(options, destination) : pino(options);
+  skipRedactionOfPrimitives(logger);
+  return logger;
 }
