@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { CallbackMessageResult } from '../protocol/inbound.js';
-import { flatChild } from '../server/logger.js';
+import { flatChild } from './log.js';
 import { readRawBody } from './body.js';
 import type { CallbackDispatcher } from './dispatcher.js';
 import { Lifecycle } from './lifecycle.js';
