@@ -5,11 +5,16 @@
  * autocannon) and the fake Chat API share core 1. Subjects run one after another, each through
  * `ingest` (typing-only callbacks) and `echo` (a text that is sent back through the fake Chat API
  * before the callback is answered); then a fresh framework process takes the `memory` scenario
- * (1,000,000 callbacks over 100,000 chats) while its RSS is sampled.
+ * (up to 1,000,000 callbacks over 100,000 chats, fed without sockets: see
+ * subjects/framework-memory.ts) while its RSS is sampled, for as long as the time budget allows.
  *
- * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3),
- * BENCH_CONNECTIONS (50), BENCH_SUBJECTS (comma list), BENCH_SCENARIOS (comma list),
- * BENCH_MEMORY_CALLBACKS (1000000), BENCH_PROFILE (a folder: the framework runs with --cpu-prof).
+ * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
+ * BENCH_CONNECTIONS (50), BENCH_SUBJECTS (comma list; `framework-quiet` is the framework at
+ * LOG_LEVEL=warn), BENCH_SCENARIOS (comma list), BENCH_MEMORY_CALLBACKS (1000000),
+ * BENCH_MEMORY_FULL=1 (all of them, whatever the time), BENCH_BUDGET (s this process may take,
+ * default 160), BENCH_QUIET_WAIT (s in all to wait for other load to stop, default 15),
+ * BENCH_PROFILE (a folder: the framework runs with --cpu-prof), BENCH_FRAMEWORK_DIST (another
+ * build of the framework, for A/B runs), BENCH_FRAMEWORK_ENV ("K=V,K=V" added to its settings).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -84,6 +84,9 @@ export class TypingTracker {
   }
 
   private arm(): void {
+    // Entries only ever get later and sweep() re-arms, so an armed timer is never too late; and
+    // looking up the Map's first live entry after many deletes is slow (it skips dead slots).
+    if (this.timer !== undefined) return;
     const first = this.since.values().next();
     if (first.done) return;
     const due = first.value + this.timeoutMs;

@@ -7,6 +7,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import { BbmError, ValidationError, toFieldIssues, type FieldIssue } from '../protocol/errors.js';
+import { fastSendMessageResult, fastSendRequest, fastSendResponseMessages } from '../protocol/fast.js';
 import {
   SendMessageResultSchema,
   SendRequestSchema,
@@ -292,7 +293,9 @@ export class ChatClient {
         ? { ...input.userInfos, [from]: input.userInfos?.[from] ?? { name: this.botName } }
         : { ...input.userInfos };
 
-    const parsed = SendRequestSchema.safeParse(body);
+    // The common send, checked by hand with zod's exact result; anything else by zod itself.
+    const fast = fastSendRequest(body);
+    const parsed = fast !== undefined ? ({ success: true, data: fast } as const) : SendRequestSchema.safeParse(body);
     const issues: FieldIssue[] = parsed.success ? [] : toFieldIssues(parsed.error.issues);
     const mTok: unknown = input.mTok;
     if (typeof mTok !== 'string' || mTok.length === 0) issues.push({ path: 'mTok', message: 'must be a non-empty string' });
@@ -530,24 +533,35 @@ export class ChatClient {
     } catch {
       json = undefined;
     }
-    const parsed = SendResponseSchema.safeParse(json);
-    if (!parsed.success) {
-      this.logger?.warn({ chatId }, 'chat api: unparseable send response');
-      return matched;
-    }
-    const entries = parsed.data.messages ?? [];
-    for (let k = 0; k < entries.length; k++) {
-      const entry = SendMessageResultSchema.safeParse(entries[k]);
-      if (!entry.success) {
-        this.logger?.warn({ chatId, entry: k }, 'chat api: malformed message result ignored');
-        continue;
+    // The plain answer is checked by hand (with zod's result); anything else by zod itself.
+    let entries: readonly unknown[];
+    const fast = fastSendResponseMessages(json);
+    if (fast !== undefined) {
+      entries = fast.messages ?? [];
+    } else {
+      const parsed = SendResponseSchema.safeParse(json);
+      if (!parsed.success) {
+        this.logger?.warn({ chatId }, 'chat api: unparseable send response');
+        return matched;
       }
-      const slot = entry.data.index !== undefined ? entry.data.index - 1 : k;
+      entries = parsed.data.messages ?? [];
+    }
+    for (let k = 0; k < entries.length; k++) {
+      let entry = fastSendMessageResult(entries[k]);
+      if (entry === undefined) {
+        const checked = SendMessageResultSchema.safeParse(entries[k]);
+        if (!checked.success) {
+          this.logger?.warn({ chatId, entry: k }, 'chat api: malformed message result ignored');
+          continue;
+        }
+        entry = checked.data;
+      }
+      const slot = entry.index !== undefined ? entry.index - 1 : k;
       if (slot < 0 || slot >= n || matched[slot] !== undefined) {
         this.logger?.warn({ chatId, entry: k }, 'chat api: message result matches no message sent');
         continue;
       }
-      matched[slot] = entry.data;
+      matched[slot] = entry;
     }
     return matched;
   }
