@@ -32,7 +32,8 @@ export { BbmError, ValidationError as WireValidationError } from './protocol/err
 export type { FieldIssue } from './protocol/errors.js';
 
 // State
-export type { StateStore } from './state/store.js';
+export type { StateStore, Ticket, TicketKeys, TicketLease } from './state/store.js';
+export { ticketLeaseJson } from './state/store.js';
 export { MemoryStore } from './state/memory.js';
 export type { MemoryStoreOptions } from './state/memory.js';
 export { RedisStore, RedisStoreError, RedisConnectError, DEFAULT_REDIS_PREFIX, redactRedisUrl } from './state/redis.js';

@@ -20,7 +20,7 @@ import { DeliveryTracker, type DeliveryState, type SentMessage } from './deliver
 import { eventsOfAction, eventsOfMessage, type EventMap, type EventName, type Postback } from './events.js';
 import { RedeliveryGuard, type MessageOutcome } from './redelivery.js';
 import { SessionStore, type SessionOptions, type SessionTurns as SessionTurnsOf } from './session.js';
-import { ChatOrder } from './chat-order.js';
+import { ChatOrder, type TurnRead } from './chat-order.js';
 import { Outbox } from './outbox.js';
 import { TypingState } from './typing-state.js';
 import type { TypingStopReason } from './typing-tracker.js';
@@ -305,7 +305,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   /** CallbackDispatcher: handle a verified callback, one result per incoming message. */
   async dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]> {
     const progress: Progress = { results: new Array(callback.messages?.length ?? 0), answered: false };
-    const work = this.inChat(callback.chatId, () => this.handleCallback(callback, context, progress));
+    const work = this.inChat(callback.chatId, (record) => this.handleCallback(callback, context, progress, record), true);
     const deadlineMs = this.options.deadlineMs ?? 4000;
     if (deadlineMs <= 0) return work;
 
@@ -326,9 +326,14 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     return (callback.messages ?? []).map((m, i) => progress.results[i] ?? { mid: m.mid, result: { code: 200 } });
   }
 
-  private async handleCallback(callback: ChatCallback, context: DispatchContext, progress: Progress): Promise<CallbackMessageResult[]> {
+  private async handleCallback(
+    callback: ChatCallback,
+    context: DispatchContext,
+    progress: Progress,
+    record: TurnRead<ChatRecord> | undefined,
+  ): Promise<CallbackMessageResult[]> {
     const started = this.requireStarted();
-    const { chat, user } = await started.registry.remember(callback);
+    const { chat, user } = await started.registry.remember(callback, record);
     const session = started.sessions ? await started.sessions.load(chat.id) : undefined;
     const base = { callback, chat, user, services: started.services, log: context.log };
 
@@ -507,10 +512,16 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     );
   }
 
-  /** One chat's work, one at a time: in this process, and across instances when the store is shared. */
-  private inChat<T>(chatId: string, work: () => Promise<T>): Promise<T> {
-    const order = this.started?.order;
-    return this.queue.run(chatId, order ? () => order.run(chatId, work) : work);
+  /**
+   * One chat's work, one at a time: in this process, and across instances when the store is
+   * shared. With `readRecord` on a shared store, the chat's record comes with the chat's turn.
+   */
+  private inChat<T>(chatId: string, work: (record?: TurnRead<ChatRecord>) => Promise<T>, readRecord = false): Promise<T> {
+    const started = this.started;
+    const order = started?.order;
+    if (!order) return this.queue.run(chatId, () => work());
+    const readKey = readRecord ? started.registry.key(chatId) : undefined;
+    return this.queue.run(chatId, () => order.run(chatId, work, readKey));
   }
 
   private keep(work: Promise<unknown>): void {

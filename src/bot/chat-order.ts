@@ -9,7 +9,7 @@
  * lost learns it at release (the fencing check) and reports it.
  */
 import { randomUUID } from 'node:crypto';
-import type { StateStore } from '../state/store.js';
+import type { StateStore, TicketKeys, TicketLease } from '../state/store.js';
 
 export interface ChatOrderOptions {
   /** How long a holder may go without renewing before others may skip it. Default 15 s. */
@@ -20,11 +20,6 @@ export interface ChatOrderOptions {
   idleTtlMs?: number;
 }
 
-interface Lease {
-  ticket: number;
-  owner: string;
-}
-
 export class LeaseLostError extends Error {
   readonly code = 'LEASE_LOST';
   constructor(chatId: string) {
@@ -32,11 +27,23 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** A value read as the turn began (see ChatOrder.run). */
+export interface TurnRead<R> {
+  value: R | undefined;
+}
+
+interface HeldLease {
+  key: string;
+  lease: TicketLease;
+}
+
 export class ChatOrder {
   private readonly owner = randomUUID();
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly idleTtlMs: number;
+  private readonly held = new Set<HeldLease>();
+  private renewal: NodeJS.Timeout | undefined;
 
   /** Told when a holder finds at release that it lost its turn (it stalled longer than a lease). */
   onLeaseLost: ((error: LeaseLostError) => void) | undefined;
@@ -50,37 +57,54 @@ export class ChatOrder {
     this.idleTtlMs = options.idleTtlMs ?? 60 * 60 * 1000;
   }
 
-  private keys(chatId: string) {
-    return { tickets: `order:${chatId}:tickets`, done: `order:${chatId}:done`, lease: `order:${chatId}:lease` };
+  /** One hash tag per chat, so a Redis Cluster keeps a chat's three records on one node for the scripts. */
+  private keys(chatId: string): TicketKeys {
+    return { tickets: `order:{${chatId}}:tickets`, done: `order:{${chatId}}:done`, lease: `order:{${chatId}}:lease` };
   }
 
-  /** Runs `work` when it is this arrival's turn in the chat, holding the chat until it settles. */
-  async run<T>(chatId: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` when it is this arrival's turn in the chat, holding the chat until it settles.
+   * With `readKey`, the work's first read comes with the ticket (one round trip less): `work` gets
+   * it when it is current (the turn began at once), and undefined when it must read for itself.
+   */
+  async run<T, R = unknown>(chatId: string, work: (read?: TurnRead<R>) => Promise<T>, readKey?: string): Promise<T> {
     const k = this.keys(chatId);
-    // One round trip takes the ticket and says how far the chat is; the common case waits no more.
-    const [ticket, done] = await this.store.incrementAndRead<number>(k.tickets, k.done, this.idleTtlMs);
-    if (done !== undefined && done >= ticket) {
-      // `done` ahead of a fresh ticket: the counter expired alone (an idle chat). Start over from it.
-      await this.store.replaceIf(k.done, done, ticket - 1, this.idleTtlMs);
-    } else if ((done ?? 0) < ticket - 1) {
+    // One round trip takes the ticket and, in the common case (nobody ahead), the lease too.
+    const { ticket, holding, read } = await this.store.takeTicket<R>(k, this.owner, this.leaseMs, this.idleTtlMs, readKey);
+    const lease: TicketLease = { ticket, owner: this.owner };
+    if (!holding) {
       await this.waitForTurn(chatId, ticket);
+      await this.store.set(k.lease, lease, this.leaseMs);
     }
-
-    const lease: Lease = { ticket, owner: this.owner };
-    await this.store.set(k.lease, lease, this.leaseMs);
-    const renew = setInterval(() => {
-      this.store.replaceIf(k.lease, lease, lease, this.leaseMs).catch(() => undefined);
-    }, Math.max(10, Math.floor(this.leaseMs / 3)));
-    renew.unref();
+    const held = { key: k.lease, lease };
+    this.hold(held);
     try {
-      return await work();
+      return await work(holding && readKey !== undefined ? { value: read } : undefined);
     } finally {
-      clearInterval(renew);
-      // Both in one round trip (the Redis client pipelines commands issued together).
-      const [advanced] = await Promise.all([this.advance(k.done, ticket - 1, ticket), this.store.deleteIf(k.lease, lease)]);
+      this.held.delete(held);
+      // Moves `done` on and drops the lease in one round trip.
+      const advanced = await this.store.endTurn(k, ticket, this.owner, this.idleTtlMs);
       // Fencing: the work ran, but without the chat to itself for part of the time.
       if (!advanced) this.onLeaseLost?.(new LeaseLostError(chatId));
     }
+  }
+
+  /**
+   * Leases held now are renewed together by one timer (every third of a lease), not one timer per
+   * turn: most turns end long before their first renewal.
+   */
+  private hold(held: HeldLease): void {
+    this.held.add(held);
+    if (this.renewal) return;
+    this.renewal = setInterval(() => {
+      if (this.held.size === 0) {
+        clearInterval(this.renewal);
+        this.renewal = undefined;
+        return;
+      }
+      for (const h of this.held) this.store.replaceIf(h.key, h.lease, h.lease, this.leaseMs).catch(() => undefined);
+    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    this.renewal.unref();
   }
 
   /** Moves `done` from one ticket to the next; an absent `done` counts as 0. */
@@ -99,7 +123,7 @@ export class ChatOrder {
       // work still has to happen; release reports the lost turn.
       if (done >= ticket - 1) return;
       const turn = done + 1;
-      const lease = await this.store.get<Lease>(k.lease);
+      const lease = await this.store.get<TicketLease>(k.lease);
       if (lease && lease.ticket === turn) {
         stalledTicket = -1;
       } else if (stalledTicket !== turn) {

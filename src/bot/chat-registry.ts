@@ -4,6 +4,7 @@
  */
 import type { ChatCallback } from '../protocol/inbound.js';
 import type { StateStore } from '../state/store.js';
+import type { TurnRead } from './chat-order.js';
 import type { Chat, User } from './context.js';
 
 export interface ChatRecord {
@@ -19,7 +20,8 @@ export class ChatRegistry {
     private readonly ttlMs = CHAT_RECORD_TTL_MS,
   ) {}
 
-  private key(chatId: string): string {
+  /** The store key of a chat's record (ChatOrder can read it along with the chat's ticket). */
+  key(chatId: string): string {
     return `chat:${chatId}`;
   }
 
@@ -27,9 +29,12 @@ export class ChatRegistry {
     return this.store.get<ChatRecord>(this.key(chatId));
   }
 
-  /** Updates the record from a callback and returns it; only writes when something changed. */
-  async remember(callback: ChatCallback): Promise<ChatRecord> {
-    const previous = await this.get(callback.chatId);
+  /**
+   * Updates the record from a callback and returns it; only writes when something changed.
+   * `known`: the record as already read in this turn, so it is not read again.
+   */
+  async remember(callback: ChatCallback, known?: TurnRead<ChatRecord>): Promise<ChatRecord> {
+    const previous = known ? known.value : await this.get(callback.chatId);
     const info = callback.userInfos[callback.from];
     const user: User = {
       id: callback.from,

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { StateStore } from './store.js';
+import { ticketLeaseJson, type StateStore, type Ticket, type TicketKeys } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -85,11 +85,33 @@ export class MemoryStore implements StateStore {
     return next;
   }
 
-  async incrementAndRead<T>(counterKey: string, readKey: string, ttlMs: number): Promise<[number, T | undefined]> {
-    const count = await this.increment(counterKey, ttlMs);
-    const value = await this.get<T>(readKey);
-    if (value !== undefined) await this.set(readKey, value, ttlMs);
-    return [count, value];
+  async takeTicket<R = unknown>(keys: TicketKeys, owner: string, leaseMs: number, idleTtlMs: number, readKey?: string): Promise<Ticket<R>> {
+    const ttl = positiveTtl(idleTtlMs);
+    const leaseTtl = positiveTtl(leaseMs);
+    ticketLeaseJson(0, owner);
+    const ticket = await this.increment(keys.tickets, ttl);
+    const stored = Number(this.value(keys.done) ?? '0');
+    const done = Number.isFinite(stored) ? stored : 0;
+    let holding = done === ticket - 1;
+    if (done >= ticket) {
+      holding = true;
+      this.cache.set(keys.done, { kind: 'value', json: String(ticket - 1) }, { ttl });
+    } else if (this.cache.has(keys.done)) {
+      this.cache.set(keys.done, { kind: 'value', json: String(done) }, { ttl });
+    }
+    if (holding) this.cache.set(keys.lease, { kind: 'value', json: ticketLeaseJson(ticket, owner) }, { ttl: leaseTtl });
+    if (readKey === undefined) return { ticket, done, holding };
+    return { ticket, done, holding, read: await this.get<R>(readKey) };
+  }
+
+  async endTurn(keys: TicketKeys, ticket: number, owner: string, idleTtlMs: number): Promise<boolean> {
+    const ttl = positiveTtl(idleTtlMs);
+    const lease = ticketLeaseJson(ticket, owner);
+    const stored = this.value(keys.done);
+    const advanced = stored === undefined ? ticket === 1 : stored === String(ticket - 1);
+    if (advanced) this.cache.set(keys.done, { kind: 'value', json: String(ticket) }, { ttl });
+    if (this.value(keys.lease) === lease) this.cache.delete(keys.lease);
+    return advanced;
   }
 
   async swap<T>(key: string, value: T, ttlMs: number): Promise<T | undefined> {

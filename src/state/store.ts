@@ -20,10 +20,22 @@ export interface StateStore {
   /** Adds 1 to an integer counter (absent counts as 0), refreshes its TTL, and returns the new value. */
   increment(key: string, ttlMs: number): Promise<number>;
   /**
-   * `increment(counterKey)` and `get(readKey)` in one atomic step (one round trip on Redis); both
-   * keys' TTLs are refreshed, so a counter and the value paired with it expire together.
+   * Enters a ticket lock in one atomic step (one round trip on Redis): takes the next ticket
+   * (increments `keys.tickets`), reads how far the lock is (`keys.done`, absent counts as 0) and,
+   * when it is this ticket's turn at once, stores the lease `{ ticket, owner }` (TicketLease, this
+   * key order) at `keys.lease` for `leaseMs`. `owner` is plain text (letters, digits, `_.:-`). A `done`
+   * at or past the new ticket means the counter expired alone while the chat was idle: `done` is
+   * moved back to ticket − 1 and the turn is taken. Both counters' TTLs become `idleTtlMs`.
+   * With `readKey`, the turn's first read rides along: that key's value is returned as `read`
+   * (undefined when absent), read in the same step, so it is current when `holding` is true.
    */
-  incrementAndRead<T>(counterKey: string, readKey: string, ttlMs: number): Promise<[count: number, value: T | undefined]>;
+  takeTicket<R = unknown>(keys: TicketKeys, owner: string, leaseMs: number, idleTtlMs: number, readKey?: string): Promise<Ticket<R>>;
+  /**
+   * Ends ticket `ticket`'s turn in one atomic step: moves `keys.done` from ticket − 1 to ticket
+   * (false, and no change, when it is elsewhere: the turn was skipped as stalled) and deletes
+   * `keys.lease` while it still holds this ticket's lease.
+   */
+  endTurn(keys: TicketKeys, ticket: number, owner: string, idleTtlMs: number): Promise<boolean>;
   /** Stores the value and returns the one it replaced, in one atomic step. */
   swap<T>(key: string, value: T, ttlMs: number): Promise<T | undefined>;
   /** Appends to the end of a list, refreshing the list's TTL; returns the new length. */
@@ -41,3 +53,41 @@ export interface StateStore {
   /** Releases connections and timers. */
   close(): Promise<void>;
 }
+
+/** The three records of one ticket lock (see ChatOrder). */
+export interface TicketKeys {
+  tickets: string;
+  done: string;
+  lease: string;
+}
+
+export interface Ticket<R = unknown> {
+  ticket: number;
+  /** The last ticket whose turn ended (0 when none), as read when the ticket was taken. */
+  done: number;
+  /** True when it was this ticket's turn at once and the lease is now held. */
+  holding: boolean;
+  /** The value at `readKey` when the ticket was taken (undefined when absent or not asked for). */
+  read?: R | undefined;
+}
+
+/** The lease record of a ticket lock's running turn. */
+export interface TicketLease {
+  ticket: number;
+  owner: string;
+}
+
+const OWNER = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/**
+ * The lease as stored: JSON with this key order. Redis builds the same text inside its script,
+ * which is why `owner` is restricted to characters JSON leaves as they are.
+ */
+export function ticketLeaseJson(ticket: number, owner: string): string {
+  // An owner is checked once: instances use one for their lifetime.
+  if (owner !== lastValidOwner && !OWNER.test(owner)) throw new RangeError(`ticket lock owner must be 1-100 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(owner)}`);
+  lastValidOwner = owner;
+  if (!Number.isSafeInteger(ticket)) throw new RangeError(`ticket must be a whole number, got ${ticket}`);
+  return `{"ticket":${ticket},"owner":"${owner}"}`;
+}
+let lastValidOwner = '';

@@ -49,12 +49,53 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
     expect(peak).toBe(2);
   });
 
+  it('hands the work the value read with the ticket only when the turn began at once', async () => {
+    const store = new MemoryStore();
+    const order = new ChatOrder(store, { pollMs: 2 });
+    await store.set('rec', { n: 1 }, 60_000);
+    const seen: unknown[] = [];
+    const first = order.run(
+      'c',
+      async (read) => {
+        seen.push(read);
+        await sleep(20);
+        // Written during the first turn: the second must not act on a value read before it.
+        await store.set('rec', { n: 2 }, 60_000);
+      },
+      'rec',
+    );
+    const second = order.run('c', async (read) => void seen.push(read), 'rec');
+    await Promise.all([first, second]);
+    expect(seen).toEqual([{ value: { n: 1 } }, undefined]);
+  });
+
+  it('keeps renewing the lease of a turn that runs for many lease periods, so nobody skips it', async () => {
+    const store = new MemoryStore();
+    const a = new ChatOrder(store, { leaseMs: 60, pollMs: 5 });
+    const b = new ChatOrder(store, { leaseMs: 60, pollMs: 5 });
+    const lost: Error[] = [];
+    a.onLeaseLost = (e) => lost.push(e);
+    b.onLeaseLost = (e) => lost.push(e);
+    const log: string[] = [];
+    const long = a.run('c', async () => {
+      log.push('long start');
+      await sleep(400);
+      log.push('long end');
+    });
+    await sleep(5);
+    // Arrives on another instance and two more chats on the first, so both timers stay busy.
+    const other = Promise.all([a.run('d', () => sleep(200)), b.run('c', async () => void log.push('next'))]);
+    await Promise.all([long, other]);
+    expect(log).toEqual(['long start', 'long end', 'next']);
+    expect(lost).toEqual([]);
+  });
+
   it('skips the turn of an instance that took a ticket and died, after one lease period', async () => {
     const store = new MemoryStore();
     const order = new ChatOrder(store, { leaseMs: 100, pollMs: 5 });
     // A dead instance: took ticket 1, never started.
-    await store.setIfAbsent('order:c:done', 0, 60_000);
-    await store.increment('order:c:tickets', 60_000);
+    await store.setIfAbsent('order:{c}:done', 0, 60_000);
+    await store.increment('order:{c}:tickets', 60_000);
     const started = Date.now();
     let ran = false;
     await order.run('c', async () => {
@@ -68,9 +109,9 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
   it('moves on when a holder’s lease lapses (killed mid-turn)', async () => {
     const store = new MemoryStore();
     const order = new ChatOrder(store, { leaseMs: 80, pollMs: 5 });
-    await store.setIfAbsent('order:c:done', 0, 60_000);
-    await store.increment('order:c:tickets', 60_000);
-    await store.set('order:c:lease', { ticket: 1, owner: 'dead' }, 80); // expires, never renewed
+    await store.setIfAbsent('order:{c}:done', 0, 60_000);
+    await store.increment('order:{c}:tickets', 60_000);
+    await store.set('order:{c}:lease', { ticket: 1, owner: 'dead' }, 80); // expires, never renewed
     let ran = false;
     await order.run('c', async () => {
       ran = true;

@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { MemoryStore } from '../../src/state/memory.js';
 import { RedisStore } from '../../src/state/redis.js';
-import type { StateStore } from '../../src/state/store.js';
+import { ticketLeaseJson, type StateStore } from '../../src/state/store.js';
 import { deleteKeysUnder, keysUnder, randomPrefix, REDIS_URL, redisForTests } from './redis-helpers.js';
 
 const redisUp = await redisForTests('the RedisStore contract tests');
@@ -269,24 +269,70 @@ describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
     });
   });
 
-  describe('incrementAndRead', () => {
-    it('increments the counter and reads the other key in one step', async () => {
-      expect(await store.incrementAndRead('tickets', 'done', LONG_TTL)).toEqual([1, undefined]);
-      await store.set('done', { at: 7 }, LONG_TTL);
-      expect(await store.incrementAndRead('tickets', 'done', LONG_TTL)).toEqual([2, { at: 7 }]);
-      expect(await store.get('tickets')).toBe(2);
+  describe('takeTicket / endTurn (a ticket lock)', () => {
+    const keys = { tickets: 'o:{c}:tickets', done: 'o:{c}:done', lease: 'o:{c}:lease' };
+
+    it('the first ticket holds at once and stores its lease; the next waits until the first ends', async () => {
+      expect(await store.takeTicket(keys, 'owner-a', LONG_TTL, LONG_TTL)).toEqual({ ticket: 1, done: 0, holding: true });
+      expect(await store.get(keys.lease)).toEqual({ ticket: 1, owner: 'owner-a' });
+      expect(await store.takeTicket(keys, 'owner-b', LONG_TTL, LONG_TTL)).toEqual({ ticket: 2, done: 0, holding: false });
+      // Ticket 2 did not take the lease.
+      expect(await store.get(keys.lease)).toEqual({ ticket: 1, owner: 'owner-a' });
+      expect(await store.endTurn(keys, 1, 'owner-a', LONG_TTL)).toBe(true);
+      expect(await store.get(keys.done)).toBe(1);
+      expect(await store.get(keys.lease)).toBeUndefined();
+      expect(await store.takeTicket(keys, 'owner-a', LONG_TTL, LONG_TTL)).toEqual({ ticket: 3, done: 1, holding: false });
     });
 
-    it('20 concurrent calls: every count once', async () => {
-      const counts = await Promise.all(Array.from({ length: 20 }, () => store.incrementAndRead('t', 'd', LONG_TTL)));
-      expect(counts.map(([n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    it('the lease is stored exactly as ticketLeaseJson writes it, so compare-and-set works on it', async () => {
+      await store.takeTicket(keys, 'owner-a', LONG_TTL, LONG_TTL);
+      const lease = { ticket: 1, owner: 'owner-a' };
+      expect(await store.replaceIf(keys.lease, lease, lease, LONG_TTL)).toBe(true);
+      expect(ticketLeaseJson(1, 'owner-a')).toBe(JSON.stringify(lease));
     });
 
-    it('refreshes the TTL of both keys, so they expire together', async () => {
-      await store.set('done', 5, SHORT_TTL);
-      await store.incrementAndRead('tickets', 'done', LONG_TTL);
-      await sleep(SHORT_TTL * 2);
-      expect(await store.get('done')).toBe(5);
+    it('endTurn of a skipped ticket reports false and leaves done and a later lease alone', async () => {
+      await store.takeTicket(keys, 'owner-a', LONG_TTL, LONG_TTL);
+      await store.set(keys.done, 3, LONG_TTL);
+      await store.set(keys.lease, { ticket: 4, owner: 'owner-b' }, LONG_TTL);
+      expect(await store.endTurn(keys, 1, 'owner-a', LONG_TTL)).toBe(false);
+      expect(await store.get(keys.done)).toBe(3);
+      expect(await store.get(keys.lease)).toEqual({ ticket: 4, owner: 'owner-b' });
+    });
+
+    it('a counter that expired alone (done ahead of the new ticket) starts over and holds', async () => {
+      await store.set(keys.done, 9, LONG_TTL);
+      expect(await store.takeTicket(keys, 'owner-a', LONG_TTL, LONG_TTL)).toEqual({ ticket: 1, done: 9, holding: true });
+      expect(await store.get(keys.done)).toBe(0);
+      expect(await store.endTurn(keys, 1, 'owner-a', LONG_TTL)).toBe(true);
+      expect(await store.get(keys.done)).toBe(1);
+    });
+
+    it('20 concurrent tickets: every number once, exactly one holding', async () => {
+      const tickets = await Promise.all(Array.from({ length: 20 }, () => store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL)));
+      expect(tickets.map((t) => t.ticket).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(tickets.filter((t) => t.holding)).toEqual([{ ticket: 1, done: 0, holding: true }]);
+    });
+
+    it('the lease expires after leaseMs; the counters live for idleTtlMs', async () => {
+      await store.set(keys.done, 0, SHORT_TTL);
+      await store.takeTicket(keys, 'owner-a', SHORT_TTL, LONG_TTL);
+      await eventually(async () => (await store.get(keys.lease)) === undefined);
+      expect(await store.get(keys.tickets)).toBe(1);
+      expect(await store.get(keys.done)).toBe(0);
+    });
+
+    it('reads a key along with the ticket when asked (undefined when absent)', async () => {
+      await store.set('record', { name: 'Ada' }, LONG_TTL);
+      expect(await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL, 'record')).toEqual({ ticket: 1, done: 0, holding: true, read: { name: 'Ada' } });
+      const second = await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL, 'missing');
+      expect(second).toEqual({ ticket: 2, done: 0, holding: false, read: undefined });
+      expect('read' in (await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL))).toBe(false);
+    });
+
+    it('refuses an owner that would need escaping', async () => {
+      await expect(store.takeTicket(keys, 'a"b', LONG_TTL, LONG_TTL)).rejects.toThrow(RangeError);
+      await expect(store.endTurn(keys, 1, '', LONG_TTL)).rejects.toThrow(RangeError);
     });
   });
 
