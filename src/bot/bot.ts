@@ -20,9 +20,9 @@ import { DeliveryTracker, type DeliveryState, type SentMessage } from './deliver
 import { eventsOfAction, eventsOfMessage, type EventMap, type EventName, type Postback } from './events.js';
 import { RedeliveryGuard, type MessageOutcome } from './redelivery.js';
 import { SessionStore, type SessionOptions, type SessionTurns as SessionTurnsOf } from './session.js';
-import { ChatOrder, type TurnRead } from './chat-order.js';
+import { ChatOrder, type ChatTurn } from './chat-order.js';
 import { Outbox } from './outbox.js';
-import { TypingState } from './typing-state.js';
+import { LocalTyping, TypingState, type IncomingTyping } from './typing-state.js';
 import type { TypingStopReason } from './typing-tracker.js';
 
 /** The context inside handlers for `event`: its properties are certain there. */
@@ -124,7 +124,7 @@ interface Started {
   deliveries: DeliveryTracker;
   sessions: SessionStore<unknown> | undefined;
   services: TurnServices;
-  typing: TypingState;
+  typing: IncomingTyping;
   order: ChatOrder | undefined;
   outbox: Outbox | undefined;
   metrics: BotMetricsHooks | undefined;
@@ -220,7 +220,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     if (order) order.onLeaseLost = (err) => logger.warn({ err }, 'chat ordering lease lost');
     this.started = {
       sender: outbox ?? runtime.sender,
-      typing: new TypingState(store, this.clock, (chatId, reason) => this.typingStopped(chatId, reason), (work) => this.keep(work)),
+      typing: runtime.shared
+        ? new TypingState(store, this.clock, (chatId, reason) => this.typingStopped(chatId, reason), (work) => this.keep(work))
+        : new LocalTyping(this.clock, (chatId, reason) => this.typingStopped(chatId, reason)),
       order,
       outbox,
       metrics: runtime.metrics,
@@ -305,7 +307,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   /** CallbackDispatcher: handle a verified callback, one result per incoming message. */
   async dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]> {
     const progress: Progress = { results: new Array(callback.messages?.length ?? 0), answered: false };
-    const work = this.inChat(callback.chatId, (record) => this.handleCallback(callback, context, progress, record), true);
+    const work = this.inChat(callback.chatId, (turn) => this.handleCallback(callback, context, progress, turn), () => this.readsFor(callback));
     const deadlineMs = this.options.deadlineMs ?? 4000;
     if (deadlineMs <= 0) return work;
 
@@ -330,14 +332,14 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     callback: ChatCallback,
     context: DispatchContext,
     progress: Progress,
-    record: TurnRead<ChatRecord> | undefined,
+    turn: ChatTurn | undefined,
   ): Promise<CallbackMessageResult[]> {
     const started = this.requireStarted();
-    const { chat, user } = await started.registry.remember(callback, record);
+    const { chat, user } = await started.registry.remember(callback, turn);
     const session = started.sessions ? await started.sessions.load(chat.id) : undefined;
     const base = { callback, chat, user, services: started.services, log: context.log };
 
-    for (const action of callback.actions ?? []) await this.handleAction(action, base, session);
+    for (const action of callback.actions ?? []) await this.handleAction(action, base, session, turn);
 
     const messages = callback.messages ?? [];
     const results = progress.results as CallbackMessageResult[];
@@ -361,10 +363,11 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     action: InboundAction,
     base: Omit<TurnInit, 'events'>,
     session: SessionTurns | undefined,
+    turn?: ChatTurn,
   ): Promise<void> {
     const started = this.started!;
     const chatId = base.chat.id;
-    if (action.type === 'typing' && (await started.typing.typing(chatId)) && this.listened.has('typingStart')) {
+    if (action.type === 'typing' && (await started.typing.typing(chatId, turn)) && this.listened.has('typingStart')) {
       await this.turn({ ...base, action, events: new Set<EventName>(['typingStart']) }, session);
     }
     // A read action is one `read` turn per message id (below), not a turn of its own for `read`.
@@ -514,14 +517,21 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 
   /**
    * One chat's work, one at a time: in this process, and across instances when the store is
-   * shared. With `readRecord` on a shared store, the chat's record comes with the chat's turn.
+   * shared. On a shared store the work gets the chat's turn, with the keys `reads` names read
+   * along with the ticket.
    */
-  private inChat<T>(chatId: string, work: (record?: TurnRead<ChatRecord>) => Promise<T>, readRecord = false): Promise<T> {
-    const started = this.started;
-    const order = started?.order;
+  private inChat<T>(chatId: string, work: (turn?: ChatTurn) => Promise<T>, reads?: () => string[]): Promise<T> {
+    const order = this.started?.order;
     if (!order) return this.queue.run(chatId, () => work());
-    const readKey = readRecord ? started.registry.key(chatId) : undefined;
-    return this.queue.run(chatId, () => order.run(chatId, work, readKey));
+    return this.queue.run(chatId, () => order.run(chatId, work, reads?.()));
+  }
+
+  /** What a callback's turn reads first: the chat's record, and its typing record for a typing action. */
+  private readsFor(callback: ChatCallback): string[] {
+    const started = this.requireStarted();
+    const reads = [started.registry.key(callback.chatId)];
+    if (started.typing instanceof TypingState && callback.actions?.some((a) => a.type === 'typing')) reads.push(started.typing.key(callback.chatId));
+    return reads;
   }
 
   private keep(work: Promise<unknown>): void {

@@ -9,7 +9,7 @@
  * lost learns it at release (the fencing check) and reports it.
  */
 import { randomUUID } from 'node:crypto';
-import type { StateStore, TicketKeys, TicketLease } from '../state/store.js';
+import type { StateStore, TicketKeys, TicketLease, TurnWrite } from '../state/store.js';
 
 export interface ChatOrderOptions {
   /** How long a holder may go without renewing before others may skip it. Default 15 s. */
@@ -27,9 +27,35 @@ export class LeaseLostError extends Error {
   }
 }
 
-/** A value read as the turn began (see ChatOrder.run). */
-export interface TurnRead<R> {
-  value: R | undefined;
+/**
+ * A chat's turn on a shared store: what was read with the ticket, and writes deferred to the
+ * turn's end (they go out with it, in the same round trip). The turn holds the chat, so no other
+ * callback of the chat can read those keys in between; code outside the chat's turns may.
+ */
+export class ChatTurn {
+  readonly writes: TurnWrite[] = [];
+
+  constructor(
+    private readonly reads: readonly string[],
+    /** The values read with the ticket, or undefined when they may be stale (the turn waited). */
+    private readonly values: readonly unknown[] | undefined,
+  ) {}
+
+  /** The value of `key` as the turn began, when it was read with the ticket; otherwise `{ known: false }`. */
+  read<T>(key: string): { known: true; value: T | undefined } | { known: false } {
+    // A write deferred earlier in this turn is what a later step must see.
+    for (let w = this.writes.length - 1; w >= 0; w--) {
+      if (this.writes[w]!.key === key) return { known: true, value: this.writes[w]!.value as T };
+    }
+    const i = this.reads.indexOf(key);
+    if (i === -1 || this.values === undefined) return { known: false };
+    return { known: true, value: this.values[i] as T | undefined };
+  }
+
+  /** Stores `value` at `key` when the turn ends. */
+  writeAtEnd(key: string, value: unknown, ttlMs: number): void {
+    this.writes.push({ key, value, ttlMs });
+  }
 }
 
 interface HeldLease {
@@ -64,13 +90,16 @@ export class ChatOrder {
 
   /**
    * Runs `work` when it is this arrival's turn in the chat, holding the chat until it settles.
-   * With `readKey`, the work's first read comes with the ticket (one round trip less): `work` gets
-   * it when it is current (the turn began at once), and undefined when it must read for itself.
+   * The keys in `reads` are read with the ticket, and what `work` defers with the turn's
+   * writeAtEnd goes out with the end of the turn: a callback that needs nothing else from the
+   * store costs two round trips.
    */
-  async run<T, R = unknown>(chatId: string, work: (read?: TurnRead<R>) => Promise<T>, readKey?: string): Promise<T> {
+  async run<T>(chatId: string, work: (turn: ChatTurn) => Promise<T>, reads: readonly string[] = []): Promise<T> {
     const k = this.keys(chatId);
     // One round trip takes the ticket and, in the common case (nobody ahead), the lease too.
-    const { ticket, holding, read } = await this.store.takeTicket<R>(k, this.owner, this.leaseMs, this.idleTtlMs, readKey);
+    const { ticket, holding, values } = await this.store.takeTicket(k, this.owner, this.leaseMs, this.idleTtlMs, reads.length ? reads : undefined);
+    // Read before a wait, the values may be stale by the time the turn begins.
+    const turn = new ChatTurn(reads, holding ? values : undefined);
     const lease: TicketLease = { ticket, owner: this.owner };
     if (!holding) {
       await this.waitForTurn(chatId, ticket);
@@ -79,11 +108,11 @@ export class ChatOrder {
     const held = { key: k.lease, lease };
     this.hold(held);
     try {
-      return await work(holding && readKey !== undefined ? { value: read } : undefined);
+      return await work(turn);
     } finally {
       this.held.delete(held);
       // Moves `done` on and drops the lease in one round trip.
-      const advanced = await this.store.endTurn(k, ticket, this.owner, this.idleTtlMs);
+      const advanced = await this.store.endTurn(k, ticket, this.owner, this.idleTtlMs, turn.writes);
       // Fencing: the work ran, but without the chat to itself for part of the time.
       if (!advanced) this.onLeaseLost?.(new LeaseLostError(chatId));
     }

@@ -4,7 +4,7 @@
  */
 import type { ChatCallback } from '../protocol/inbound.js';
 import type { StateStore } from '../state/store.js';
-import type { TurnRead } from './chat-order.js';
+import type { ChatTurn } from './chat-order.js';
 import type { Chat, User } from './context.js';
 
 export interface ChatRecord {
@@ -31,10 +31,13 @@ export class ChatRegistry {
 
   /**
    * Updates the record from a callback and returns it; only writes when something changed.
-   * `known`: the record as already read in this turn, so it is not read again.
+   * In a shared chat turn, the record read with the ticket is used and a change is written at
+   * the turn's end.
    */
-  async remember(callback: ChatCallback, known?: TurnRead<ChatRecord>): Promise<ChatRecord> {
-    const previous = known ? known.value : await this.get(callback.chatId);
+  async remember(callback: ChatCallback, turn?: ChatTurn): Promise<ChatRecord> {
+    const key = this.key(callback.chatId);
+    const known = turn?.read<ChatRecord>(key);
+    const previous = known?.known ? known.value : await this.get(callback.chatId);
     const info = callback.userInfos[callback.from];
     const user: User = {
       id: callback.from,
@@ -50,7 +53,10 @@ export class ChatRegistry {
       },
       user,
     };
-    if (!previous || !sameRecord(previous, record)) await this.store.set(this.key(callback.chatId), record, this.ttlMs);
+    if (!previous || !sameRecord(previous, record)) {
+      if (turn) turn.writeAtEnd(key, record, this.ttlMs);
+      else await this.store.set(key, record, this.ttlMs);
+    }
     return record;
   }
 }

@@ -5,6 +5,7 @@
  * the store decides, and a claim makes the 30 s timeout fire `typingStop` once across instances.
  */
 import type { StateStore } from '../state/store.js';
+import type { ChatTurn } from './chat-order.js';
 import type { Clock } from './clock.js';
 import { TYPING_TIMEOUT_MS, TypingTracker, type TypingStopReason } from './typing-tracker.js';
 
@@ -16,7 +17,52 @@ interface TypingRecord {
 /** Records outlive the 30 s so a late look can still tell "timed out" from "never typed". */
 const RECORD_TTL_MS = TYPING_TIMEOUT_MS * 2;
 
-export class TypingState {
+/** Incoming typing state as the bot uses it: in the store when shared, in this process when not. */
+export interface IncomingTyping {
+  /** A typing action arrived. Resolves true when the user was not typing before. */
+  typing(chatId: string, turn?: ChatTurn): Promise<boolean>;
+  /** A message arrived from the user: their typing ends (typingStop with reason `message`). */
+  message(chatId: string): Promise<void>;
+  isTyping(chatId: string): Promise<boolean>;
+  /** Chats this instance is watching for a timeout. */
+  readonly watching: number;
+  stop(): void;
+}
+
+/**
+ * One instance: the tracker alone is the state. Nothing else could read a record in the store,
+ * so none is written (at a typing action per callback, those writes were most of the store's churn).
+ */
+export class LocalTyping implements IncomingTyping {
+  private readonly local: TypingTracker;
+
+  constructor(clock: Clock, onStop: (chatId: string, reason: TypingStopReason) => void) {
+    this.local = new TypingTracker(onStop, clock);
+  }
+
+  async typing(chatId: string): Promise<boolean> {
+    return this.local.typing(chatId);
+  }
+
+  async message(chatId: string): Promise<void> {
+    this.local.message(chatId);
+  }
+
+  async isTyping(chatId: string): Promise<boolean> {
+    return this.local.isTyping(chatId);
+  }
+
+  get watching(): number {
+    return this.local.size;
+  }
+
+  stop(): void {
+    this.local.stop();
+  }
+}
+
+/** Several instances: the record in the shared store decides (see the top of this file). */
+export class TypingState implements IncomingTyping {
   private readonly local: TypingTracker;
 
   constructor(
@@ -31,14 +77,26 @@ export class TypingState {
     }, clock);
   }
 
-  private key(chatId: string): string {
+  /** The store key of a chat's typing record (ChatOrder can read it along with the chat's ticket). */
+  key(chatId: string): string {
     return `typing:${chatId}`;
   }
 
-  /** A typing action arrived. Resolves true when the user was not typing before. */
-  async typing(chatId: string): Promise<boolean> {
+  /**
+   * A typing action arrived. Resolves true when the user was not typing before. In a shared chat
+   * turn, the record read with the ticket is used and the new one written at the turn's end.
+   */
+  async typing(chatId: string, turn?: ChatTurn): Promise<boolean> {
     const now = this.clock.now();
-    const previous = await this.store.swap<TypingRecord>(this.key(chatId), { at: now }, RECORD_TTL_MS);
+    const key = this.key(chatId);
+    const known = turn?.read<TypingRecord>(key);
+    let previous: TypingRecord | undefined;
+    if (known?.known) {
+      previous = known.value;
+      turn!.writeAtEnd(key, { at: now }, RECORD_TTL_MS);
+    } else {
+      previous = await this.store.swap<TypingRecord>(key, { at: now }, RECORD_TTL_MS);
+    }
     this.local.typing(chatId);
     return !previous || previous.stopped === true || now - previous.at >= TYPING_TIMEOUT_MS;
   }

@@ -7,7 +7,7 @@
 import { Redis, type RedisOptions, type Result } from 'ioredis';
 import type { Logger } from 'pino';
 import { BbmError } from '../protocol/errors.js';
-import { ticketLeaseJson, type StateStore, type Ticket, type TicketKeys } from './store.js';
+import { ticketLeaseJson, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
 
 /** A Redis operation failed (connection lost, timed out, refused by the server). */
 export class RedisStoreError extends BbmError {
@@ -62,11 +62,10 @@ return 0`,
 end
 return 0`,
   },
-  // KEYS: tickets, done, lease, a key to read along (read only when ARGV[4] is '1'). ARGV: owner,
-  // lease ms, idle ms, read flag. Returns {ticket, done, holding, value read or false}. The lease
-  // is built as ticketLeaseJson builds it (the owner needs no escaping).
+  // KEYS: tickets, done, lease, then the keys to read along. ARGV: owner, lease ms, idle ms.
+  // Returns {ticket, done, holding, values read (false where absent)...}. The lease is built as
+  // ticketLeaseJson builds it (the owner needs no escaping). The number of keys comes first.
   bbmTakeTicket: {
-    numberOfKeys: 4,
     lua: `local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 local done = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
@@ -81,13 +80,13 @@ end
 if holding == 1 then
   redis.call('SET', KEYS[3], '{"ticket":' .. n .. ',"owner":"' .. ARGV[1] .. '"}', 'PX', ARGV[2])
 end
-local value = false
-if ARGV[4] == '1' then value = redis.call('GET', KEYS[4]) end
-return {n, done, holding, value}`,
+local out = {n, done, holding}
+for i = 4, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
+return out`,
   },
-  // KEYS: done, lease. ARGV: ticket, lease JSON, idle ms. Returns 1 when done moved to the ticket.
+  // KEYS: done, lease, then the keys to write. ARGV: ticket, lease JSON, idle ms, then a value and a
+  // TTL (ms) per key to write. Returns 1 when done moved to the ticket. The number of keys comes first.
   bbmEndTurn: {
-    numberOfKeys: 2,
     lua: `local ticket = tonumber(ARGV[1])
 local done = redis.call('GET', KEYS[1])
 local advanced = 0
@@ -96,6 +95,7 @@ if (done == false and ticket == 1) or (done ~= false and done == tostring(ticket
   advanced = 1
 end
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 2], 'PX', ARGV[2 * i - 1]) end
 return advanced`,
   },
   // LPOP of the last item deletes the key, as MemoryStore drops an emptied list.
@@ -115,17 +115,8 @@ declare module 'ioredis' {
     bbmDeleteIf(key: string, expected: string): Result<number, Context>;
     bbmReplaceIf(key: string, expected: string, value: string, ttlMs: number): Result<number, Context>;
     bbmListShiftIf(key: string, expected: string): Result<number, Context>;
-    bbmTakeTicket(
-      tickets: string,
-      done: string,
-      lease: string,
-      read: string,
-      owner: string,
-      leaseMs: number,
-      idleMs: number,
-      readFlag: '0' | '1',
-    ): Result<[number, number, number, string | null], Context>;
-    bbmEndTurn(done: string, lease: string, ticket: number, leaseJson: string, idleMs: number): Result<number, Context>;
+    bbmTakeTicket(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<[number, number, number, ...(string | null)[]], Context>;
+    bbmEndTurn(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<number, Context>;
   }
 }
 
@@ -381,36 +372,37 @@ export class RedisStore implements StateStore {
     });
   }
 
-  async takeTicket<R = unknown>(keys: TicketKeys, owner: string, leaseMs: number, idleTtlMs: number, readKey?: string): Promise<Ticket<R>> {
+  async takeTicket(keys: TicketKeys, owner: string, leaseMs: number, idleTtlMs: number, reads?: readonly string[]): Promise<Ticket> {
     ticketLeaseJson(0, owner);
-    const leaseTtl = px(leaseMs);
-    const idleTtl = px(idleTtlMs);
-    const lease = this.k(keys.lease);
-    let reply: [number, number, number, string | null];
+    const args: (string | number)[] = [this.k(keys.tickets), this.k(keys.done), this.k(keys.lease)];
+    for (const key of reads ?? []) args.push(this.k(key));
+    args.push(owner, px(leaseMs), px(idleTtlMs));
+    let reply: [number, number, number, ...(string | null)[]];
     try {
-      reply = await this.client.bbmTakeTicket(
-        this.k(keys.tickets),
-        this.k(keys.done),
-        lease,
-        readKey === undefined ? lease : this.k(readKey),
-        owner,
-        leaseTtl,
-        idleTtl,
-        readKey === undefined ? '0' : '1',
-      );
+      reply = await this.client.bbmTakeTicket(3 + (reads?.length ?? 0), ...args);
     } catch (err) {
       throw failed('takeTicket', err);
     }
-    const ticket: Ticket<R> = { ticket: Number(reply[0]), done: Number(reply[1]), holding: reply[2] === 1 };
-    if (readKey !== undefined) ticket.read = typeof reply[3] === 'string' ? decode<R>(reply[3]) : undefined;
+    const ticket: Ticket = { ticket: Number(reply[0]), done: Number(reply[1]), holding: reply[2] === 1 };
+    if (reads !== undefined) {
+      const values: unknown[] = [];
+      for (let i = 0; i < reads.length; i++) {
+        const json = reply[3 + i];
+        values.push(typeof json === 'string' ? decode(json) : undefined);
+      }
+      ticket.values = values;
+    }
     return ticket;
   }
 
-  async endTurn(keys: TicketKeys, ticket: number, owner: string, idleTtlMs: number): Promise<boolean> {
+  async endTurn(keys: TicketKeys, ticket: number, owner: string, idleTtlMs: number, writes: readonly TurnWrite[] = []): Promise<boolean> {
     const lease = ticketLeaseJson(ticket, owner);
-    const ttl = px(idleTtlMs);
+    const args: (string | number)[] = [this.k(keys.done), this.k(keys.lease)];
+    for (const w of writes) args.push(this.k(w.key));
+    args.push(ticket, lease, px(idleTtlMs));
+    for (const w of writes) args.push(encode(w.value), px(w.ttlMs));
     try {
-      return (await this.client.bbmEndTurn(this.k(keys.done), this.k(keys.lease), ticket, lease, ttl)) === 1;
+      return (await this.client.bbmEndTurn(2 + writes.length, ...args)) === 1;
     } catch (err) {
       throw failed('endTurn', err);
     }

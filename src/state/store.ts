@@ -26,16 +26,17 @@ export interface StateStore {
    * key order) at `keys.lease` for `leaseMs`. `owner` is plain text (letters, digits, `_.:-`). A `done`
    * at or past the new ticket means the counter expired alone while the chat was idle: `done` is
    * moved back to ticket − 1 and the turn is taken. Both counters' TTLs become `idleTtlMs`.
-   * With `readKey`, the turn's first read rides along: that key's value is returned as `read`
-   * (undefined when absent), read in the same step, so it is current when `holding` is true.
+   * With `reads`, the turn's first reads ride along: those keys' values come back as `values`
+   * (undefined where absent), read in the same step, so they are current when `holding` is true.
    */
-  takeTicket<R = unknown>(keys: TicketKeys, owner: string, leaseMs: number, idleTtlMs: number, readKey?: string): Promise<Ticket<R>>;
+  takeTicket(keys: TicketKeys, owner: string, leaseMs: number, idleTtlMs: number, reads?: readonly string[]): Promise<Ticket>;
   /**
    * Ends ticket `ticket`'s turn in one atomic step: moves `keys.done` from ticket − 1 to ticket
    * (false, and no change, when it is elsewhere: the turn was skipped as stalled) and deletes
-   * `keys.lease` while it still holds this ticket's lease.
+   * `keys.lease` while it still holds this ticket's lease. `writes` (the turn's deferred writes)
+   * are stored in the same step, whether or not the turn was skipped.
    */
-  endTurn(keys: TicketKeys, ticket: number, owner: string, idleTtlMs: number): Promise<boolean>;
+  endTurn(keys: TicketKeys, ticket: number, owner: string, idleTtlMs: number, writes?: readonly TurnWrite[]): Promise<boolean>;
   /** Stores the value and returns the one it replaced, in one atomic step. */
   swap<T>(key: string, value: T, ttlMs: number): Promise<T | undefined>;
   /** Appends to the end of a list, refreshing the list's TTL; returns the new length. */
@@ -61,14 +62,21 @@ export interface TicketKeys {
   lease: string;
 }
 
-export interface Ticket<R = unknown> {
+export interface Ticket {
   ticket: number;
   /** The last ticket whose turn ended (0 when none), as read when the ticket was taken. */
   done: number;
   /** True when it was this ticket's turn at once and the lease is now held. */
   holding: boolean;
-  /** The value at `readKey` when the ticket was taken (undefined when absent or not asked for). */
-  read?: R | undefined;
+  /** The values at `reads` when the ticket was taken, in order (undefined where absent); only when asked for. */
+  values?: unknown[];
+}
+
+/** A write a turn defers to its end (see StateStore.endTurn). */
+export interface TurnWrite {
+  key: string;
+  value: unknown;
+  ttlMs: number;
 }
 
 /** The lease record of a ticket lock's running turn. */

@@ -49,24 +49,27 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
     expect(peak).toBe(2);
   });
 
-  it('hands the work the value read with the ticket only when the turn began at once', async () => {
+  it('hands the work the values read with the ticket only when the turn began at once, and writes at its end', async () => {
     const store = new MemoryStore();
     const order = new ChatOrder(store, { pollMs: 2 });
     await store.set('rec', { n: 1 }, 60_000);
     const seen: unknown[] = [];
     const first = order.run(
       'c',
-      async (read) => {
-        seen.push(read);
+      async (turn) => {
+        seen.push(turn.read('rec'));
+        turn.writeAtEnd('rec', { n: 2 }, 60_000);
+        // A later step of the same turn sees the deferred write; the store does not, yet.
+        seen.push(turn.read('rec'));
+        expect(await store.get('rec')).toEqual({ n: 1 });
         await sleep(20);
-        // Written during the first turn: the second must not act on a value read before it.
-        await store.set('rec', { n: 2 }, 60_000);
       },
-      'rec',
+      ['rec'],
     );
-    const second = order.run('c', async (read) => void seen.push(read), 'rec');
+    // Queued behind the first: what it read with its ticket may be stale, so it is not offered.
+    const second = order.run('c', async (turn) => void seen.push(turn.read('rec'), await store.get('rec')), ['rec']);
     await Promise.all([first, second]);
-    expect(seen).toEqual([{ value: { n: 1 } }, undefined]);
+    expect(seen).toEqual([{ known: true, value: { n: 1 } }, { known: true, value: { n: 2 } }, { known: false }, { n: 2 }]);
   });
 
   it('keeps renewing the lease of a turn that runs for many lease periods, so nobody skips it', async () => {

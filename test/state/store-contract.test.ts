@@ -322,12 +322,31 @@ describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
       expect(await store.get(keys.done)).toBe(0);
     });
 
-    it('reads a key along with the ticket when asked (undefined when absent)', async () => {
+    it('reads keys along with the ticket when asked (undefined where absent)', async () => {
       await store.set('record', { name: 'Ada' }, LONG_TTL);
-      expect(await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL, 'record')).toEqual({ ticket: 1, done: 0, holding: true, read: { name: 'Ada' } });
-      const second = await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL, 'missing');
-      expect(second).toEqual({ ticket: 2, done: 0, holding: false, read: undefined });
-      expect('read' in (await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL))).toBe(false);
+      await store.set('typing', { at: 5 }, LONG_TTL);
+      expect(await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL, ['record', 'missing', 'typing'])).toEqual({
+        ticket: 1,
+        done: 0,
+        holding: true,
+        values: [{ name: 'Ada' }, undefined, { at: 5 }],
+      });
+      expect('values' in (await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL))).toBe(false);
+    });
+
+    it('endTurn stores the turn’s deferred writes with their TTLs, even for a skipped turn', async () => {
+      await store.takeTicket(keys, 'owner-a', LONG_TTL, LONG_TTL);
+      const writes = [
+        { key: 'w:1', value: { n: 1 }, ttlMs: LONG_TTL },
+        { key: 'w:2', value: 'two', ttlMs: SHORT_TTL },
+      ];
+      expect(await store.endTurn(keys, 1, 'owner-a', LONG_TTL, writes)).toBe(true);
+      expect(await store.get('w:1')).toEqual({ n: 1 });
+      expect(await store.get('w:2')).toBe('two');
+      await eventually(async () => (await store.get('w:2')) === undefined);
+      expect(await store.endTurn(keys, 7, 'owner-a', LONG_TTL, [{ key: 'w:3', value: 3, ttlMs: LONG_TTL }])).toBe(false);
+      expect(await store.get('w:3')).toBe(3);
+      await expect(store.endTurn(keys, 8, 'owner-a', LONG_TTL, [{ key: 'w:4', value: 4, ttlMs: 0 }])).rejects.toThrow(RangeError);
     });
 
     it('refuses an owner that would need escaping', async () => {
