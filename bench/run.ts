@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOT_NAME, CLIENT_CREDENTIALS, SIG_KEY } from './lib/callbacks.js';
 import { runLoad, type LoadResult } from './lib/load.js';
+import { startBenchRedis, type BenchRedis } from './lib/redis.js';
 import {
   PROC,
   TASKSET,
@@ -78,11 +79,14 @@ async function waitForQuiet(pids: number[]): Promise<void> {
   }
 }
 
+/** Processes of the bench's own beside the subject and the fake Chat API (the bench's redis-server). */
+const helperPids: number[] = [];
+
 /** Measured sequence numbers start at 0; warm-up ones far above, so a warm-up straggler never counts. */
 const WARMUP_SEQ = 3_000_000;
 const MAX_MEASURED = WARMUP_SEQ;
 
-type SubjectName = 'node-raw' | 'express-min' | 'framework' | 'framework-quiet';
+type SubjectName = 'node-raw' | 'express-min' | 'framework' | 'framework-quiet' | 'framework-redis';
 type ScenarioName = 'ingest' | 'echo';
 
 interface Subject {
@@ -121,6 +125,7 @@ interface RunRecord {
 }
 
 interface MemoryRecord {
+  subject: SubjectName;
   callbacks: number;
   /** MEMORY_CALLBACKS; `callbacks` is smaller when the time budget ran out first. */
   planned: number;
@@ -134,8 +139,8 @@ interface MemoryRecord {
   textsAnswered: number;
   upstreamMessages: number;
   lostReplies: number;
-  /** RSS (MB) every MEMORY_STEP callbacks. */
-  samples: { callbacks: number; rssMB: number | undefined }[];
+  /** RSS (MB) every MEMORY_STEP callbacks; with Redis, also Redis's own memory and key count. */
+  samples: { callbacks: number; rssMB: number | undefined; redisMB?: number; redisKeys?: number }[];
   rssAt200kMB: number | undefined;
   rssAtEndMB: number | undefined;
   settledRssMB: number | undefined;
@@ -197,7 +202,7 @@ async function startUpstream(): Promise<Upstream> {
 // ---------------------------------------------------------------------------------------------
 // Subjects.
 
-function subjects(upstream: Upstream, port: number): Subject[] {
+function subjects(upstream: Upstream, port: number, redis: BenchRedis | undefined): Subject[] {
   const common = {
     PORT: String(port),
     BBM_SIG_KEY: SIG_KEY,
@@ -224,6 +229,12 @@ function subjects(upstream: Upstream, port: number): Subject[] {
       describe: 'npm start: startBotServer + bots/echo, default config (LOG_LEVEL=info)',
       args: frameworkArgs,
       env: { ...common, HOST: '127.0.0.1', BOT: 'echo', BOT_NAME, ...extra },
+    },
+    {
+      name: 'framework-redis',
+      describe: 'the framework with REDIS_URL: state, ordering and the reply outbox in Redis',
+      args: frameworkArgs,
+      env: { ...common, HOST: '127.0.0.1', BOT: 'echo', BOT_NAME, ...extra, REDIS_URL: redis?.url ?? '', REDIS_PREFIX: redis?.prefix ?? 'bench:' },
     },
     {
       name: 'framework-quiet',
@@ -257,13 +268,15 @@ async function measure(
     await upstream.settle();
   }
   await upstream.reset();
-  await waitForQuiet([server.child.pid, upstream.child.pid]);
+  await waitForQuiet([server.child.pid, upstream.child.pid, ...helperPids]);
 
   const pid = server.child.pid;
   let peakRss = rssBytes(pid) ?? 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(pid) ?? 0)), 100);
   const cpu0 = cpuSeconds(pid);
+  const helpersCpu = () => helperPids.reduce((t, p) => t + (cpuSeconds(p) ?? 0), 0);
   const up0 = cpuSeconds(upstream.child.pid);
+  const helpers0 = helpersCpu();
   const self0 = process.cpuUsage();
   const busy0 = machineBusySeconds();
   const t0 = performance.now();
@@ -272,6 +285,7 @@ async function measure(
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = cpuSeconds(pid);
   const up1 = cpuSeconds(upstream.child.pid);
+  const helpers1 = helpersCpu();
   const self = process.cpuUsage(self0);
   const busy1 = machineBusySeconds();
   clearInterval(sampler);
@@ -286,7 +300,7 @@ async function measure(
   }
   const serverCpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
   const loadgenCpu =
-    up0 !== undefined && up1 !== undefined ? up1 - up0 + (self.user + self.system) / 1e6 : undefined;
+    up0 !== undefined && up1 !== undefined ? up1 - up0 + helpers1 - helpers0 + (self.user + self.system) / 1e6 : undefined;
   const other =
     busy0 !== undefined && busy1 !== undefined && serverCpu !== undefined && loadgenCpu !== undefined
       ? Math.max(0, busy1 - busy0 - serverCpu - loadgenCpu)
@@ -320,7 +334,13 @@ async function measure(
  * MEMORY_CHATS chats without sockets (see subjects/framework-memory.ts), until done or until
  * `deadline` (epoch ms; 0 for none); RSS read from /proc at every step.
  */
-async function memoryScenario(subject: Subject, upstream: Upstream, cwd: string, deadline: number): Promise<MemoryRecord> {
+async function memoryScenario(
+  subject: Subject,
+  upstream: Upstream,
+  cwd: string,
+  deadline: number,
+  redis: BenchRedis | undefined,
+): Promise<MemoryRecord> {
   await upstream.reset();
   const env = baseEnv({
     ...subject.env,
@@ -332,7 +352,8 @@ async function memoryScenario(subject: Subject, upstream: Upstream, cwd: string,
     MEMORY_CONCURRENCY: String(MEMORY_CONCURRENCY),
     MEMORY_DEADLINE_MS: String(deadline),
   });
-  const child = spawnNode(SERVER_CORE, [join(HERE, 'subjects', 'framework-memory.js')], env, { quiet: true, cwd, reportPipe: true });
+  const nodeArgs = (process.env.BENCH_MEMORY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawnNode(SERVER_CORE, [...nodeArgs, join(HERE, 'subjects', 'framework-memory.js')], env, { quiet: true, cwd, reportPipe: true });
   const pid = child.pid;
   const started = performance.now();
   const samples: MemoryRecord['samples'] = [];
@@ -343,6 +364,7 @@ async function memoryScenario(subject: Subject, upstream: Upstream, cwd: string,
   const pipe = child.proc.stdio[3] as NodeJS.ReadableStream | undefined;
   if (!pipe) throw new Error('framework-memory: no report pipe');
   let buffered = '';
+  const pendingRedis: Promise<void>[] = [];
   const finished = new Promise<void>((resolve, reject) => {
     void child.exited.then((code) => (done ? resolve() : reject(new Error(`framework-memory exited (${code}) before it finished`))));
     pipe.on('data', (chunk: Buffer) => {
@@ -356,7 +378,18 @@ async function memoryScenario(subject: Subject, upstream: Upstream, cwd: string,
           ready = true;
           samples.push({ callbacks: 0, rssMB: undefined });
         }
-        if (kind === 'PROGRESS') samples.push({ callbacks: Number(n), rssMB: mb(rssBytes(pid)) });
+        if (kind === 'PROGRESS') {
+          const sample: MemoryRecord['samples'][number] = { callbacks: Number(n), rssMB: mb(rssBytes(pid)) };
+          samples.push(sample);
+          if (redis) {
+            pendingRedis.push(
+              redis.memory().then(({ usedBytes, keys }) => {
+                sample.redisMB = mb(usedBytes);
+                if (keys >= 0) sample.redisKeys = keys;
+              }, () => undefined),
+            );
+          }
+        }
         if (kind === 'DONE') {
           done = { sent: Number(n), ok: Number(ok), partial: Number(partial), texts: Number(texts), store: line.split(' store ')[1] ?? '' };
           resolve();
@@ -365,6 +398,7 @@ async function memoryScenario(subject: Subject, upstream: Upstream, cwd: string,
     });
   });
   await finished;
+  await Promise.all(pendingRedis);
   const elapsedS = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const last = samples.at(-1);
@@ -379,6 +413,7 @@ async function memoryScenario(subject: Subject, upstream: Upstream, cwd: string,
   const rss200k = at(200_000);
   const rssEnd = samples.at(-1)?.rssMB;
   return {
+    subject: subject.name,
     callbacks: d.sent,
     planned: MEMORY_CALLBACKS,
     budgetLimited: d.sent < MEMORY_CALLBACKS,
@@ -459,11 +494,23 @@ function ratios(runs: RunRecord[]): Ratio[] {
         });
       }
     }
+    // What sharing state in Redis costs, against the same framework in memory.
+    const f = get('framework');
+    const fr = get('framework-redis');
+    if (f && fr) {
+      out.push({
+        scenario,
+        of: 'framework-redis/framework',
+        rps: round(fr.rps / f.rps, 3),
+        p99: round(fr.p99Ms / f.p99Ms, 3),
+        cpuPerRequest: fr.serverCpuUsPerRequest && f.serverCpuUsPerRequest ? round(fr.serverCpuUsPerRequest / f.serverCpuUsPerRequest, 3) : undefined,
+      });
+    }
   }
   return out;
 }
 
-function verdicts(runs: RunRecord[], rs: Ratio[], memory: MemoryRecord | undefined): string[] {
+function verdicts(runs: RunRecord[], rs: Ratio[], memories: MemoryRecord[]): string[] {
   const out: string[] = [];
   const check = (ok: boolean, text: string) => out.push(`${ok ? 'PASS' : 'MISS'}  ${text}`);
   const r = (scenario: ScenarioName, of: string) => rs.find((x) => x.scenario === scenario && x.of === of);
@@ -474,17 +521,25 @@ function verdicts(runs: RunRecord[], rs: Ratio[], memory: MemoryRecord | undefin
   }
   const echo = r('echo', 'framework/express-min');
   if (echo) check(echo.rps >= 0.9, `echo: framework req/s ${echo.rps}× express-min (target ≥ 0.9)`);
-  if (memory) {
+  const shared = r('ingest', 'framework-redis/framework');
+  if (shared) check(shared.rps >= 0.6, `ingest: framework-redis req/s ${shared.rps}× framework in memory (target ≥ 0.6)`);
+  for (const memory of memories) {
     const n = `${Math.round(memory.callbacks / 1000)}k`;
+    const name = `memory ${memory.subject}`;
     if (memory.growth !== undefined) {
-      check(memory.growth <= 1.3, `memory: RSS at ${n} ${memory.rssAtEndMB} MB = ${memory.growth}× RSS at 200k ${memory.rssAt200kMB} MB (target ≤ 1.3 at 1M)`);
-    } else out.push(`n/a   memory: too few callbacks (${n}) to compare with RSS at 200k`);
-    if (memory.peakRssMB !== undefined) check(memory.peakRssMB < 250, `memory: peak RSS ${memory.peakRssMB} MB over ${n} callbacks (target < 250)`);
-    if (memory.budgetLimited) out.push(`note  memory: ${n} of ${Math.round(memory.planned / 1000)}k callbacks within the time budget; BENCH_MEMORY_FULL=1 runs them all`);
+      check(memory.growth <= 1.3, `${name}: RSS at ${n} ${memory.rssAtEndMB} MB = ${memory.growth}× RSS at 200k ${memory.rssAt200kMB} MB (target ≤ 1.3 at 1M)`);
+    } else out.push(`n/a   ${name}: too few callbacks (${n}) to compare with RSS at 200k`);
+    if (memory.peakRssMB !== undefined && memory.subject === 'framework') {
+      check(memory.peakRssMB < 250, `${name}: peak RSS ${memory.peakRssMB} MB over ${n} callbacks (target < 250)`);
+    }
+    if (memory.budgetLimited) out.push(`note  ${name}: ${n} of ${Math.round(memory.planned / 1000)}k callbacks within the time budget; BENCH_MEMORY_FULL=1 runs them all`);
   }
   const bad = runs.filter((x) => x.non2xx + x.errors + x.partial > 0 || x.lostReplies > 0);
-  const memBad = memory && memory.non2xx + memory.partial + memory.lostReplies > 0;
-  check(bad.length === 0 && !memBad, `zero non-2xx, zero 207, zero lost replies in every run${bad.length ? ` (failing: ${bad.map((x) => `${x.subject}/${x.scenario}`).join(', ')})` : ''}${memBad ? ' (failing: memory)' : ''}`);
+  const memBad = memories.filter((m) => m.non2xx + m.partial + m.lostReplies > 0);
+  check(
+    bad.length === 0 && memBad.length === 0,
+    `zero non-2xx, zero 207, zero lost replies in every run${bad.length ? ` (failing: ${bad.map((x) => `${x.subject}/${x.scenario}`).join(', ')})` : ''}${memBad.length ? ` (failing: ${memBad.map((m) => `memory ${m.subject}`).join(', ')})` : ''}`,
+  );
   return out;
 }
 
@@ -493,7 +548,7 @@ function verdicts(runs: RunRecord[], rs: Ratio[], memory: MemoryRecord | undefin
 async function main(): Promise<void> {
   const began = Date.now();
   const pinned = pinSelf(LOADGEN_CORE);
-  const wantedSubjects = (process.env.BENCH_SUBJECTS ?? 'node-raw,express-min,framework').split(',').map((s) => s.trim());
+  const wantedSubjects = (process.env.BENCH_SUBJECTS ?? 'node-raw,express-min,framework,framework-redis').split(',').map((s) => s.trim());
   const wantedScenarios = (process.env.BENCH_SCENARIOS ?? 'ingest,echo,memory').split(',').map((s) => s.trim());
   const machine = describeMachine();
   console.log(`bench: ${machine.cpu ?? '?'} (${machine.cores ?? '?'} cores), Node ${process.version}`);
@@ -508,13 +563,17 @@ async function main(): Promise<void> {
   }
   const cwd = mkdtempSync(join(tmpdir(), 'bbm-bench-'));
   const upstream = await startUpstream();
+  const redis = wantedSubjects.includes('framework-redis') ? await startBenchRedis(LOADGEN_CORE) : undefined;
+  if (redis) console.log(`bench: framework-redis uses ${redis.describe}, keys under ${redis.prefix}`);
   const runs: RunRecord[] = [];
-  let memory: MemoryRecord | undefined;
+  const memories: MemoryRecord[] = [];
   try {
-    const all = subjects(upstream, await freePort());
+    const all = subjects(upstream, await freePort(), redis);
+    if (redis?.pid) helperPids.push(redis.pid);
     for (const subject of all.filter((s) => wantedSubjects.includes(s.name))) {
       const scenarios = (['ingest', 'echo'] as const).filter((s) => wantedScenarios.includes(s));
       if (scenarios.length === 0) continue;
+      if (subject.name === 'framework-redis') await redis!.clear();
       const server = await startSubject(subject, cwd);
       try {
         for (const scenario of scenarios) {
@@ -529,16 +588,22 @@ async function main(): Promise<void> {
       }
     }
     if (wantedScenarios.includes('memory')) {
-      const fw = all.find((s) => s.name === 'framework')!;
-      const deadline = MEMORY_FULL ? 0 : began + RUN_BUDGET_S * 1000 - 6000;
-      console.log(
-        `  memory  framework: up to ${MEMORY_CALLBACKS.toLocaleString('en')} callbacks over ${MEMORY_CHATS.toLocaleString('en')} chats` +
-          (deadline ? `, until ${Math.round((deadline - Date.now()) / 1000)} s from now (BENCH_MEMORY_FULL=1 for no limit)` : '') + '...',
-      );
-      memory = await memoryScenario(fw, upstream, cwd, deadline);
+      // The memory subjects share what is left of the time budget, in equal parts.
+      const memorySubjects = all.filter((s) => (s.name === 'framework' || s.name === 'framework-redis') && wantedSubjects.includes(s.name));
+      const end = began + RUN_BUDGET_S * 1000 - 6000;
+      for (const [i, subject] of memorySubjects.entries()) {
+        const deadline = MEMORY_FULL ? 0 : Date.now() + (end - Date.now()) / (memorySubjects.length - i);
+        console.log(
+          `  memory  ${subject.name}: up to ${MEMORY_CALLBACKS.toLocaleString('en')} callbacks over ${MEMORY_CHATS.toLocaleString('en')} chats` +
+            (deadline ? `, until ${Math.round((deadline - Date.now()) / 1000)} s from now (BENCH_MEMORY_FULL=1 for no limit)` : '') + '...',
+        );
+        if (subject.name === 'framework-redis') await redis!.clear();
+        memories.push(await memoryScenario(subject, upstream, cwd, deadline, subject.name === 'framework-redis' ? redis : undefined));
+      }
     }
   } finally {
     await stopChild(upstream.child);
+    await redis?.stop();
     rmSync(cwd, { recursive: true, force: true });
   }
 
@@ -549,17 +614,21 @@ async function main(): Promise<void> {
   for (const x of rs) {
     console.log(`  ${pad(x.scenario, 7, true)} ${pad(x.of, 30, true)} req/s ${x.rps.toFixed(3)}×   p99 ${x.p99.toFixed(3)}×   CPU/req ${x.cpuPerRequest?.toFixed(3) ?? '-'}×`);
   }
-  if (memory) {
+  for (const memory of memories) {
     console.log('');
     console.log(
-      `  memory: ${memory.callbacks.toLocaleString('en')} callbacks${memory.budgetLimited ? ` (of ${memory.planned.toLocaleString('en')}: the time budget ran out)` : ''} ` +
+      `  memory ${memory.subject}: ${memory.callbacks.toLocaleString('en')} callbacks${memory.budgetLimited ? ` (of ${memory.planned.toLocaleString('en')}: the time budget ran out)` : ''} ` +
         `over ${memory.chats.toLocaleString('en')} chats at ${memory.rps}/s; non-2xx ${memory.non2xx}, 207 ${memory.partial}, ` +
         `texts answered ${memory.textsAnswered}, replies received ${memory.upstreamMessages}, lost ${memory.lostReplies}`,
     );
     console.log(`  RSS MB by callbacks: ${memory.samples.filter((s) => s.rssMB !== undefined).map((s) => `${s.callbacks / 1000}k=${s.rssMB}`).join('  ')}  settled=${memory.settledRssMB ?? '-'}`);
+    const inRedis = memory.samples.filter((s) => s.redisMB !== undefined);
+    if (inRedis.length) {
+      console.log(`  Redis used_memory MB (keys): ${inRedis.map((s) => `${s.callbacks / 1000}k=${s.redisMB}${s.redisKeys === undefined ? '' : ` (${s.redisKeys})`}`).join('  ')}`);
+    }
     if (memory.store) console.log(`  store at the end (entries/JSON bytes): ${memory.store}`);
   }
-  const verdictLines = verdicts(runs, rs, memory);
+  const verdictLines = verdicts(runs, rs, memories);
   console.log('');
   for (const v of verdictLines) console.log(`  ${v}`);
   const elapsedS = Math.round((Date.now() - began) / 1000);
@@ -581,10 +650,11 @@ async function main(): Promise<void> {
       memoryChats: MEMORY_CHATS,
       budgetS: MEMORY_FULL ? undefined : RUN_BUDGET_S,
     },
-    subjects: subjects(upstream, 0).map((s) => ({ name: s.name, describe: s.describe })),
+    redis: redis?.describe,
+    subjects: subjects(upstream, 0, redis).map((s) => ({ name: s.name, describe: s.describe })),
     runs,
     ratios: rs,
-    memory,
+    memory: memories,
     verdicts: verdictLines,
     elapsedS,
   };

@@ -19,6 +19,7 @@ import { createWriteStream } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runFromEnvironment } from '../../src/server/run.js';
+import { MemoryStore } from '../../src/state/memory.js';
 import { BOT_ID, WEBHOOK_PATH, sign } from '../lib/callbacks.js';
 
 const TOTAL = Number(process.env.MEMORY_CALLBACKS ?? 1_000_000);
@@ -83,17 +84,16 @@ class Response extends EventEmitter {
   }
 }
 
-/** What the memory store holds, by key prefix: `chat:100000/21.3MB ...` (entries, bytes of JSON). */
+/** What the memory store holds, by kind: `chat:100000/21.3MB ...` (entries, bytes of key and stored text). */
 function storeNote(store: unknown): string {
-  const cache = (store as { cache?: { entries(): Iterable<[string, unknown]> } }).cache;
-  if (!cache || typeof cache.entries !== 'function') return '';
+  if (!(store instanceof MemoryStore)) return '';
   const by = new Map<string, { n: number; bytes: number }>();
-  for (const [key, entry] of cache.entries()) {
-    const prefix = key.slice(0, Math.max(1, key.indexOf(':')));
-    const e = by.get(prefix) ?? { n: 0, bytes: 0 };
+  for (const [key, text] of store.records()) {
+    const kind = key.slice(0, Math.max(1, key.indexOf(':')));
+    const e = by.get(kind) ?? { n: 0, bytes: 0 };
     e.n++;
-    e.bytes += key.length + JSON.stringify(entry).length;
-    by.set(prefix, e);
+    e.bytes += key.length + text.length;
+    by.set(kind, e);
   }
   return ' store ' + [...by].map(([p, e]) => `${p}:${e.n}/${(e.bytes / 1e6).toFixed(1)}MB`).join(' ');
 }

@@ -93,6 +93,7 @@ const EnvSchema = z
       .refine((v) => v === 'on' || v === 'off', 'must be "on" or "off"')
       .transform((v) => v === 'on'),
     METRICS_PORT: integer(0, 65535).optional(),
+    HEAP_GROWING_PERCENT: integer(0, 400),
   })
   .superRefine((env, ctx) => {
     if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
@@ -115,7 +116,7 @@ const EnvSchema = z
 export const CONFIG_VARIABLES = [
   'PORT', 'HOST', 'BBM_SIG_KEY', 'BBM_CLIENT_CREDENTIALS', 'BBM_TOKEN_URL', 'BBM_API_URL', 'BOT', 'BOT_NAME',
   'BBM_DELIVERY_NOTIFICATIONS', 'LOG_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'WEBHOOK_BODY_LIMIT',
-  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT',
+  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT', 'HEAP_GROWING_PERCENT',
 ] as const;
 
 export interface AppConfig {
@@ -140,6 +141,8 @@ export interface AppConfig {
   metrics: boolean;
   /** Serve /metrics on this port instead of PORT (METRICS_PORT); undefined: on PORT. */
   metricsPort: number | undefined;
+  /** How far V8 lets the heap grow past the live data before collecting (HEAP_GROWING_PERCENT); 0: V8's own policy. */
+  heapGrowingPercent: number;
 }
 
 /** Where `config/` and `bots/` live, whether running from src/ (tsx) or dist/ (compiled). */
@@ -206,5 +209,6 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     redisPrefix: e.REDIS_PREFIX,
     metrics: e.METRICS,
     metricsPort: e.METRICS_PORT,
+    heapGrowingPercent: e.HEAP_GROWING_PERCENT,
   };
 }

@@ -53,6 +53,7 @@ describe('loadConfig', () => {
       redisPrefix: 'bbm:',
       metrics: true,
       metricsPort: undefined,
+      heapGrowingPercent: 20,
     });
     expect(DEFAULTS.WEBHOOK_BODY_LIMIT).toBe('1mb');
   });
@@ -142,6 +143,9 @@ describe('loadConfig', () => {
     ['METRICS', 'yes'],
     ['METRICS_PORT', 'nine'],
     ['METRICS_PORT', '70000'],
+    ['HEAP_GROWING_PERCENT', '-1'],
+    ['HEAP_GROWING_PERCENT', '401'],
+    ['HEAP_GROWING_PERCENT', 'low'],
     ['BBM_API_URL', 'not a url'],
     ['BBM_API_URL', 'ftp://chat.example.com'],
     ['BBM_TOKEN_URL', 'token-service'],
