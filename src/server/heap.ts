@@ -5,24 +5,87 @@
  * while (redelivery records, delivery tracking, sessions in the memory store), it lets the heap
  * grow to about four times the live data before a full collection, and RSS follows. Measured with
  * `npm run bench` (1,000,000 callbacks over 100,000 chats): ~110 MB live, ~500 MB RSS by default.
- * A smaller growing factor brings full collections sooner, so RSS stays within about twice the live
- * data, for a few percent of CPU under that churn.
+ * A smaller growing factor brings full collections sooner, so RSS stays within about twice the
+ * live data, for a few percent of CPU under that churn.
  *
- * V8 reads the factor at every collection, so it can be set once the process runs. Only the
+ * With little live data the same setting only makes full collections frequent (the bench's echo
+ * scenario, ~20 MB live: p99 latency doubled), and the memory it would save is small. So the factor
+ * is applied only while the live data, as measured after a full collection, is at least
+ * `LARGE_HEAP_BYTES` in the old generation, and V8's policy comes back when it falls under half that.
+ *
+ * V8 reads the factor at every collection, so it can change while the process runs. Only the
  * process entry point (`runFromEnvironment`) applies it: a bot embedded in another application
  * leaves that application's heap alone.
  */
-import { setFlagsFromString } from 'node:v8';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+
+/** Live data from which the growing factor applies. */
+export const LARGE_HEAP_BYTES = 32 * 1024 * 1024;
 
 const FLAG = /^--heap[-_]growing[-_]percent(=|$)/;
 
+export interface HeapPolicy {
+  /** The percent that applies while the heap is large, or undefined when V8's policy always stays. */
+  readonly percent: number | undefined;
+  /** Whether the percent is in force now. */
+  readonly applied: boolean;
+  /** Looks at the live size now (after a full collection; also called by the observer). */
+  check(liveBytes: number): void;
+  stop(): void;
+}
+
 /**
- * Applies HEAP_GROWING_PERCENT. Returns the percent in force from now on, or undefined when V8's own
- * policy stays (0, or a `--heap-growing-percent` given to node, which wins).
+ * The old generation's use right after a full collection: its live data, near enough. (The whole
+ * heap's use would count the young generation too, up to tens of MB of short-lived objects.)
  */
-export function applyHeapGrowingPercent(percent: number, execArgv: readonly string[] = process.execArgv): number | undefined {
+function oldSpaceUsed(): number {
+  let used = 0;
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_name === 'old_space' || space.space_name === 'large_object_space') used += space.space_used_size;
+  }
+  return used;
+}
+
+/**
+ * Applies HEAP_GROWING_PERCENT while the live heap is large. `percent` 0, or a
+ * `--heap-growing-percent` given to node (which wins), leaves V8's policy in place.
+ */
+export function startHeapPolicy(
+  percent: number,
+  options: { execArgv?: readonly string[]; setFlag?: (flag: string) => void; observe?: boolean } = {},
+): HeapPolicy {
   if (!Number.isSafeInteger(percent) || percent < 0) throw new RangeError(`HEAP_GROWING_PERCENT must be a whole number ≥ 0, got ${percent}`);
-  if (percent === 0 || execArgv.some((a) => FLAG.test(a))) return undefined;
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
-  return percent;
+  const setFlag = options.setFlag ?? setFlagsFromString;
+  const inactive = percent === 0 || (options.execArgv ?? process.execArgv).some((a) => FLAG.test(a));
+  let applied = false;
+  const policy = {
+    percent: inactive ? undefined : percent,
+    get applied() {
+      return applied;
+    },
+    check(liveBytes: number) {
+      if (inactive) return;
+      if (!applied && liveBytes >= LARGE_HEAP_BYTES) {
+        setFlag(`--heap-growing-percent=${percent}`);
+        applied = true;
+      } else if (applied && liveBytes < LARGE_HEAP_BYTES / 2) {
+        // 0 is V8's "not set": its own growing factor again.
+        setFlag('--heap-growing-percent=0');
+        applied = false;
+      }
+    },
+    stop() {
+      observer?.disconnect();
+    },
+  };
+  let observer: PerformanceObserver | undefined;
+  if (!inactive && options.observe !== false) {
+    observer = new PerformanceObserver((list) => {
+      const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+      if (major) policy.check(oldSpaceUsed());
+    });
+    observer.observe({ entryTypes: ['gc'] });
+  }
+  return policy;
 }

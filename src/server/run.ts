@@ -10,7 +10,7 @@ import { MemoryStore } from '../state/memory.js';
 import { RedisStore } from '../state/redis.js';
 import type { StateStore } from '../state/store.js';
 import { loadConfig, type AppConfig } from './config.js';
-import { applyHeapGrowingPercent } from './heap.js';
+import { LARGE_HEAP_BYTES, startHeapPolicy } from './heap.js';
 import { startServer, type RunningServer } from './http-server.js';
 import { loadBot } from './load-bot.js';
 import { createLogger } from './logger.js';
@@ -148,7 +148,7 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
 export async function runFromEnvironment(): Promise<BotServer> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const heapGrowingPercent = applyHeapGrowingPercent(config.heapGrowingPercent);
+  const heap = startHeapPolicy(config.heapGrowingPercent);
   const bot = await loadBot(config.bot);
   const running = await startBotServer({ config, bot, logger });
   logger.info(
@@ -159,7 +159,7 @@ export async function runFromEnvironment(): Promise<BotServer> {
       sending: config.credentials !== undefined,
       state: running.store instanceof RedisStore ? 'redis' : 'memory',
       metrics: running.metricsUrl,
-      heapGrowingPercent: heapGrowingPercent ?? 'v8 default',
+      heapGrowingPercent: heap.percent === undefined ? 'v8 default' : `${heap.percent} above ${LARGE_HEAP_BYTES / 1024 / 1024} MB live`,
     },
     'BBM bot listening',
   );
