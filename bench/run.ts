@@ -4,9 +4,11 @@
  * Every server subject runs in its own process pinned to core 0; this process (the load generator,
  * autocannon) and the fake Chat API share core 1. Subjects run one after another, each through
  * `ingest` (typing-only callbacks) and `echo` (a text that is sent back through the fake Chat API
- * before the callback is answered); then a fresh framework process takes the `memory` scenario
- * (up to 1,000,000 callbacks over 100,000 chats, fed without sockets: see
- * subjects/framework-memory.ts) while its RSS is sampled, for as long as the time budget allows.
+ * before the callback is answered); then fresh framework processes (in memory, then with Redis)
+ * take the `memory` scenario (up to 1,000,000 callbacks over 100,000 chats, fed without sockets:
+ * see subjects/framework-memory.ts) while RSS is sampled, sharing what is left of the time budget.
+ * `framework-redis` is the framework with REDIS_URL: the bench runs its own redis-server when it
+ * can (lib/redis.ts), else BENCH_REDIS_URL.
  *
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
  * BENCH_CONNECTIONS (50), BENCH_SUBJECTS (comma list; `framework-quiet` is the framework at
@@ -14,7 +16,8 @@
  * BENCH_MEMORY_FULL=1 (all of them, whatever the time), BENCH_BUDGET (s this process may take,
  * default 160), BENCH_QUIET_WAIT (s in all to wait for other load to stop, default 15),
  * BENCH_PROFILE (a folder: the framework runs with --cpu-prof), BENCH_FRAMEWORK_DIST (another
- * build of the framework, for A/B runs), BENCH_FRAMEWORK_ENV ("K=V,K=V" added to its settings).
+ * build of the framework, for A/B runs), BENCH_FRAMEWORK_ENV ("K=V,K=V" added to its settings),
+ * BENCH_MEMORY_NODE_ARGS (node flags for the memory subjects), BENCH_REDIS_URL.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
