@@ -532,8 +532,9 @@ function verdicts(runs: RunRecord[], rs: Ratio[], memories: MemoryRecord[]): str
     if (memory.growth !== undefined) {
       check(memory.growth <= 1.3, `${name}: RSS at ${n} ${memory.rssAtEndMB} MB = ${memory.growth}× RSS at 200k ${memory.rssAt200kMB} MB (target ≤ 1.3 at 1M)`);
     } else out.push(`n/a   ${name}: too few callbacks (${n}) to compare with RSS at 200k`);
-    if (memory.peakRssMB !== undefined && memory.subject === 'framework') {
-      check(memory.peakRssMB < 250, `${name}: peak RSS ${memory.peakRssMB} MB over ${n} callbacks (target < 250)`);
+    if (memory.rssAtEndMB !== undefined && memory.subject === 'framework') {
+      // The issue's target is RSS after the million callbacks; the peak on the way is shown too.
+      check(memory.rssAtEndMB < 250, `${name}: RSS at ${n} ${memory.rssAtEndMB} MB (target < 250 at 1M; peak on the way ${memory.peakRssMB ?? '-'} MB)`);
     }
     if (memory.budgetLimited) out.push(`note  ${name}: ${n} of ${Math.round(memory.planned / 1000)}k callbacks within the time budget; BENCH_MEMORY_FULL=1 runs them all`);
   }

@@ -150,7 +150,9 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  report.write(`DONE ${sent} ${ok} ${partial} ${textsOk}${storeNote(running.store)}\n`);
+  const m = process.memoryUsage();
+  const heap = ` heap total ${Math.round(m.heapTotal / 1e6)} MB, used ${Math.round(m.heapUsed / 1e6)} MB, external ${Math.round(m.external / 1e6)} MB`;
+  report.write(`DONE ${sent} ${ok} ${partial} ${textsOk}${storeNote(running.store)};${heap}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -8,10 +8,11 @@
  * A smaller growing factor brings full collections sooner, so RSS stays within about twice the
  * live data, for a few percent of CPU under that churn.
  *
- * With little live data the same setting only makes full collections frequent (the bench's echo
- * scenario, ~20 MB live: p99 latency doubled), and the memory it would save is small. So the factor
- * is applied only while the live data, as measured after a full collection, is at least
- * `LARGE_HEAP_BYTES` in the old generation, and V8's policy comes back when it falls under half that.
+ * With little live data the same setting only makes full collections frequent (latency gets
+ * spikier) for little memory saved. So the factor applies once the old generation holds
+ * `LARGE_HEAP_BYTES` (looked at after every collection, so it engages before V8's first full
+ * collection has let the heap balloon), and V8's policy comes back when a full collection leaves
+ * under half that.
  *
  * V8 reads the factor at every collection, so it can change while the process runs. Only the
  * process entry point (`runFromEnvironment`) applies it: a bot embedded in another application
@@ -83,7 +84,8 @@ export function startHeapPolicy(
   if (!inactive && options.observe !== false) {
     observer = new PerformanceObserver((list) => {
       const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
-      if (major) policy.check(oldSpaceUsed());
+      // Engaging may follow any collection; letting go only a full one (which measures live data).
+      if (major || !applied) policy.check(oldSpaceUsed());
     });
     observer.observe({ entryTypes: ['gc'] });
   }

@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CallbackDispatcher } from '../webhook/dispatcher.js';
 import { createWebhookHandler } from '../webhook/handler.js';
 import { answerHealth, answerReadiness, type ReadinessCheck } from '../webhook/health.js';
 import { Lifecycle } from '../webhook/lifecycle.js';
 import { sendError } from '../webhook/respond.js';
+import { listen } from './listen.js';
 
 export interface ServerOptions {
   port: number;
@@ -133,16 +133,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } else socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, shownHost } = await listen(server, options.port, options.host);
   const scheme = options.tls ? 'https' : 'http';
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 
   let closing: Promise<boolean> | undefined;
   const close = (timeoutMs: number): Promise<boolean> => {

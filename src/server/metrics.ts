@@ -6,7 +6,6 @@
  * never collide. Labels are status codes only: a bounded set whatever the traffic.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Sender } from '../bot/bot.js';
@@ -15,6 +14,7 @@ import { ChatApiError } from '../client/errors.js';
 import type { SendResult } from '../client/send-result.js';
 import type { TokenFetchEvent } from '../client/token-provider.js';
 import { sendError } from '../webhook/respond.js';
+import { listen } from './listen.js';
 
 /** Where the outbound queue depth comes from, read at every scrape. */
 export type QueueDepthSource = () => Promise<number> | number;
@@ -280,15 +280,7 @@ export async function startMetricsServer(options: {
     if (options.metrics.route(req, res)) return;
     sendError(res, 404, 'not_found', `only ${METRICS_PATH} is served on this port`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const { port, shownHost } = await listen(server, options.port, options.host);
   let closing: Promise<void> | undefined;
   return {
     server,

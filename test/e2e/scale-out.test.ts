@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { signBody, startFakeChatApi, type FakeChatApi } from '../../src/index.js';
+import { textCallbackBody } from '../helpers/callbacks.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -42,18 +43,6 @@ function post(url: string, body: string): Promise<{ status: number; body: string
     );
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-function callback(chatId: string, mid: string, text: string): string {
-  return JSON.stringify({
-    mType: 'message',
-    chatId,
-    from: `user-${chatId}`,
-    to: 'bot-1',
-    mTok: `tok-${chatId}`,
-    messages: [{ index: 1, type: 'text', mid, ts: Date.now(), text }],
-    userInfos: { [`user-${chatId}`]: { name: 'Alice' } },
   });
 }
 
@@ -139,7 +128,7 @@ describe('several instances behind one URL, sharing Redis', () => {
     await Promise.all(
       chats.map(async (chatId, c) => {
         for (let n = 0; n < perChat; n++) {
-          const body = callback(chatId, `${chatId}-m${n}`, `${chatId} #${n}`);
+          const body = textCallbackBody(chatId, `${chatId}-m${n}`, `${chatId} #${n}`);
           if (n % 3 === 2) {
             // BBM retried while the first delivery was still running: the same callback on both.
             const [x, y] = await Promise.all([post(a.url, body), post(b.url, body)]);
@@ -163,7 +152,7 @@ describe('several instances behind one URL, sharing Redis', () => {
     const [a, b] = instances as [Instance, Instance];
     api.hold(true);
     // A produces the reply and sends it; the fake holds the request unanswered.
-    const pending = post(a.url, callback('k1', 'k1-m0', 'survive the crash')).catch(() => undefined);
+    const pending = post(a.url, textCallbackBody('k1', 'k1-m0', 'survive the crash')).catch(() => undefined);
     const deadline = Date.now() + 5000;
     while (api.held < 1 && Date.now() < deadline) await sleep(20);
     expect(api.held).toBe(1);
@@ -177,7 +166,7 @@ describe('several instances behind one URL, sharing Redis', () => {
     while (api.textsSent('k1').length === 0 && Date.now() < until) await sleep(100);
     expect(api.textsSent('k1')).toEqual(['survive the crash']);
     // B keeps serving.
-    expect((await post(b.url, callback('k2', 'k2-m0', 'still here'))).status).toBe(200);
+    expect((await post(b.url, textCallbackBody('k2', 'k2-m0', 'still here'))).status).toBe(200);
     expect(api.textsSent('k2')).toEqual(['still here']);
   }, 60_000);
 });

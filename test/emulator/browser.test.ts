@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import echo from '../../bots/echo/index.js';
 import showcase, { settings } from '../../bots/showcase/index.js';
-import { loadConfig, startBotServer, startEmulator, type Bot, type BotServer, type Emulator } from '../../src/index.js';
-import { send, sendBody } from './helpers.js';
+import { startBotServer, startEmulator, type Bot, type BotServer, type Emulator } from '../../src/index.js';
+import { botConfigFor, send, sendBody } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output');
@@ -37,19 +37,7 @@ interface Platform {
 
 async function platform(bot: Bot<unknown>, deliveryNotifications: boolean): Promise<Platform> {
   const emu = await startEmulator({ port: 0, deliveryNotifications, callbackRetry: { attempts: 3, backoffMs: 50 } });
-  const config = loadConfig({
-    envFile: false,
-    env: {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      BBM_SIG_KEY: emu.sigKey,
-      BBM_CLIENT_CREDENTIALS: emu.clientCredentials,
-      BBM_TOKEN_URL: emu.tokenUrl,
-      BBM_API_URL: emu.apiUrl,
-      BBM_DELIVERY_NOTIFICATIONS: deliveryNotifications ? 'on' : 'off',
-    },
-  });
+  const config = botConfigFor(emu, deliveryNotifications);
   const server = await startBotServer({ config, bot });
   emu.setBotUrl(server.url);
   return { emu, server };

@@ -6,7 +6,6 @@ import showcase, { settings } from '../../bots/showcase/index.js';
 import echo from '../../bots/echo/index.js';
 import {
   ChatClient,
-  loadConfig,
   startBotServer,
   startEmulator,
   type Bot,
@@ -16,6 +15,7 @@ import {
   type EmulatorOptions,
   type UserItem,
 } from '../../src/index.js';
+import { botConfigFor } from './helpers.js';
 
 interface Running {
   emu: Emulator;
@@ -26,19 +26,7 @@ interface Running {
 /** The emulator and a bot wired as `npm run dev` wires them, in this process. */
 async function run(bot: Bot<unknown>, options: EmulatorOptions = {}): Promise<Running> {
   const emu = await startEmulator({ port: 0, callbackRetry: { attempts: 3, backoffMs: 20 }, ...options });
-  const config = loadConfig({
-    envFile: false,
-    env: {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      BBM_SIG_KEY: emu.sigKey,
-      BBM_CLIENT_CREDENTIALS: emu.clientCredentials,
-      BBM_TOKEN_URL: emu.tokenUrl,
-      BBM_API_URL: emu.apiUrl,
-      BBM_DELIVERY_NOTIFICATIONS: options.deliveryNotifications ? 'on' : 'off',
-    },
-  });
+  const config = botConfigFor(emu, options.deliveryNotifications === true);
   const server = await startBotServer({ config, bot });
   emu.setBotUrl(`${server.url}/v1/chats`);
   return {

@@ -4,7 +4,8 @@
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/index.js';
+import { startEmulator, type AppConfig, type Emulator, type EmulatorOptions } from '../../src/index.js';
+import { localBotConfig } from '../helpers/config.js';
 
 export interface HttpAnswer {
   status: number;
@@ -215,3 +216,8 @@ export async function send(
 }
 
 export const text = (t: string, index?: number) => ({ ...(index !== undefined ? { index } : {}), type: 'text', text: t });
+
+/** The configuration `npm run dev` gives a bot behind this emulator (port 0, silent logs). */
+export function botConfigFor(emu: Emulator, deliveryNotifications: boolean): AppConfig {
+  return localBotConfig(emu, { BBM_DELIVERY_NOTIFICATIONS: deliveryNotifications ? 'on' : 'off' });
+}

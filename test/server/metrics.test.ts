@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import {
   ChatApiError,
   createBot,
-  loadConfig,
   Metrics,
   RedisConnectError,
   RedisStore,
@@ -23,6 +22,8 @@ import {
 } from '../../src/index.js';
 import { CONFIG_VARIABLES, PROJECT_ROOT } from '../../src/server/config.js';
 import { deleteKeysUnder, keysUnder, randomPrefix, REDIS_URL, redisForTests } from '../state/redis-helpers.js';
+import { textCallbackBody } from '../helpers/callbacks.js';
+import { localBotConfig } from '../helpers/config.js';
 
 const redisUp = await redisForTests('the REDIS_URL server tests');
 
@@ -32,18 +33,6 @@ function echoBot() {
   const bot = createBot({ name: 'EchoBot' });
   bot.on('text', (ctx) => ctx.reply(ctx.message.text));
   return bot;
-}
-
-function callbackBody(chatId: string, mid: string, text: string): string {
-  return JSON.stringify({
-    mType: 'message',
-    chatId,
-    from: `user-${chatId}`,
-    to: 'bot-1',
-    mTok: `tok-${chatId}`,
-    messages: [{ index: 1, type: 'text', mid, ts: Date.now(), text }],
-    userInfos: { [`user-${chatId}`]: { name: 'Alice' } },
-  });
 }
 
 async function postCallback(server: { url: string }, body: string, signature = signBody(body, KEY)): Promise<number> {
@@ -83,19 +72,7 @@ async function scrapeUntil(url: string, check: (text: string) => boolean, timeou
 }
 
 function configFor(api: FakeChatApi, env: Record<string, string> = {}) {
-  return loadConfig({
-    envFile: false,
-    env: {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      BBM_SIG_KEY: KEY,
-      BBM_CLIENT_CREDENTIALS: api.clientCredentials,
-      BBM_TOKEN_URL: api.tokenUrl,
-      BBM_API_URL: api.apiUrl,
-      ...env,
-    },
-  });
+  return localBotConfig({ ...api, sigKey: KEY }, env);
 }
 
 let api: FakeChatApi;
@@ -124,7 +101,7 @@ describe('GET /metrics (METRICS=on, the default)', () => {
     // The first send is refused once with 503: one retry, then accepted.
     api.script(() => ({ status: 503, body: { error: 'busy' }, headers: { 'retry-after': '0' } }));
 
-    const body = callbackBody('chat-m1', 'mid-1', 'hello');
+    const body = textCallbackBody('chat-m1', 'mid-1', 'hello');
     expect(await postCallback(server, body)).toBe(200);
     expect(await postCallback(server, body, 'not-the-signature')).toBe(401);
     await api.waitForSends(2);
@@ -192,7 +169,7 @@ describe('METRICS=off and METRICS_PORT', () => {
     expect(server.metrics).toBeUndefined();
     expect(server.metricsUrl).toBeUndefined();
     expect((await scrape(`${server.url}/metrics`)).status).toBe(404);
-    expect(await postCallback(server, callbackBody('chat-off', 'mid-off', 'still works'))).toBe(200);
+    expect(await postCallback(server, textCallbackBody('chat-off', 'mid-off', 'still works'))).toBe(200);
   });
 
   it('METRICS_PORT: served on that port only, and closed at shutdown', async () => {
@@ -202,7 +179,7 @@ describe('METRICS=off and METRICS_PORT', () => {
     expect((await scrape(`${server.url}/metrics`)).status).toBe(404);
     expect((await scrape(metricsUrl.replace(/\/metrics$/, '/v1/chats'))).status).toBe(404);
 
-    expect(await postCallback(server, callbackBody('chat-port', 'mid-port', 'hi'))).toBe(200);
+    expect(await postCallback(server, textCallbackBody('chat-port', 'mid-port', 'hi'))).toBe(200);
     const text = await scrapeUntil(metricsUrl, (t) => sample(t, 'bbm_callbacks_total', { status: '200' }) === 1);
     expect(sample(text, 'bbm_callbacks_total', { status: '200' })).toBe(1);
 
@@ -268,7 +245,7 @@ describe('REDIS_URL', () => {
       const server = await start({ REDIS_URL, REDIS_PREFIX: prefix });
       expect(server.store).toBeInstanceOf(RedisStore);
       expect((server.store as RedisStore).prefix).toBe(prefix);
-      expect(await postCallback(server, callbackBody('chat-redis', 'mid-redis', 'stored?'))).toBe(200);
+      expect(await postCallback(server, textCallbackBody('chat-redis', 'mid-redis', 'stored?'))).toBe(200);
       await api.waitForSends(1);
       const keys = await keysUnder(admin, prefix);
       expect(keys.length).toBeGreaterThan(0);
