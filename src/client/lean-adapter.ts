@@ -166,13 +166,17 @@ export function createLeanAdapter(fallback: AxiosAdapter): AxiosAdapter {
       const method = (config.method ?? 'get').toUpperCase();
       const data: unknown = config.data;
       // As the stock adapter: an empty string is no body at all (no Content-Length), an empty Buffer is one.
-      const body = typeof data === 'string' ? (data === '' ? undefined : Buffer.from(data, 'utf-8')) : Buffer.isBuffer(data) ? data : undefined;
+      // A string body stays a string (axios makes it a Buffer): the same bytes, but node then writes
+      // the headers and the body as one string in one write, instead of a writev of two chunks,
+      // which cost ~25 µs more per request here.
+      const body = typeof data === 'string' ? (data === '' ? undefined : data) : Buffer.isBuffer(data) ? data : undefined;
+      const bodyLength = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf-8') : body.length;
 
       const headers = AxiosHeaders.from(config.headers as AxiosHeaders).normalize(false);
       headers.set('User-Agent', USER_AGENT, false);
-      if (body !== undefined) headers.setContentLength(body.length, false);
+      if (body !== undefined) headers.setContentLength(bodyLength, false);
       const maxBodyLength = config.maxBodyLength ?? -1;
-      if (body !== undefined && maxBodyLength > -1 && body.length > maxBodyLength) {
+      if (body !== undefined && maxBodyLength > -1 && bodyLength > maxBodyLength) {
         fail(new AxiosError('Request body larger than maxBodyLength limit', AxiosError.ERR_BAD_REQUEST, config));
         return;
       }
@@ -292,7 +296,8 @@ export function createLeanAdapter(fallback: AxiosAdapter): AxiosAdapter {
       } else {
         req.setTimeout(0);
       }
-      req.end(body);
+      if (typeof body === 'string') req.end(body, 'utf-8');
+      else req.end(body);
     });
   };
 }
