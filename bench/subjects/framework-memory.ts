@@ -151,8 +151,8 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const m = process.memoryUsage();
-  const heap = ` heap total ${Math.round(m.heapTotal / 1e6)} MB, used ${Math.round(m.heapUsed / 1e6)} MB, external ${Math.round(m.external / 1e6)} MB`;
-  report.write(`DONE ${sent} ${ok} ${partial} ${textsOk}${storeNote(running.store)};${heap}\n`);
+  const heap = ` heap total=${Math.round(m.heapTotal / 1e6)}MB used=${Math.round(m.heapUsed / 1e6)}MB external=${Math.round(m.external / 1e6)}MB`;
+  report.write(`DONE ${sent} ${ok} ${partial} ${textsOk}${heap}${storeNote(running.store)}\n`);
 }
 
 main().catch((err: unknown) => {
