@@ -31,8 +31,7 @@ export class ChatRegistry {
 
   /**
    * Updates the record from a callback and returns it; only writes when something changed.
-   * In a shared chat turn, the record read with the ticket is used and a change is written at
-   * the turn's end.
+   * In a shared chat turn, the record read with the ticket is used instead of reading it again.
    */
   async remember(callback: ChatCallback, turn?: ChatTurn): Promise<ChatRecord> {
     const key = this.key(callback.chatId);
@@ -53,10 +52,9 @@ export class ChatRegistry {
       },
       user,
     };
-    if (!previous || !sameRecord(previous, record)) {
-      if (turn) turn.writeAtEnd(key, record, this.ttlMs);
-      else await this.store.set(key, record, this.ttlMs);
-    }
+    // Written at once, not at the turn's end: a handler of this very turn may call bot.send() for
+    // the chat (a new chat's first message, a new mTok), and that reads the record from the store.
+    if (!previous || !sameRecord(previous, record)) await this.store.set(key, record, this.ttlMs);
     return record;
   }
 }

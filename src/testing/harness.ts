@@ -32,6 +32,11 @@ export interface HarnessOptions {
   /** Simulate a channel provisioned with delivery notifications on. */
   deliveryNotifications?: boolean;
   store?: StateStore;
+  /**
+   * Run the bot as one of several instances sharing `store` (a RedisStore in production): chat
+   * turns ordered through the store, typing state in it, replies through the durable outbox.
+   */
+  shared?: boolean;
   logger?: Logger;
   /** The bot's own BBM id. */
   botId?: string;
@@ -104,7 +109,7 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
     logger,
     retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 20, maxRetryTimeMs: 500 },
   });
-  bot.init({ sender: client, store, logger, deliveryNotifications: options.deliveryNotifications ?? false });
+  bot.init({ sender: client, store, logger, deliveryNotifications: options.deliveryNotifications ?? false, shared: options.shared ?? false });
   const server: RunningServer = await startServer({
     port: 0,
     host: '127.0.0.1',
@@ -210,6 +215,7 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
     newChat,
     async close() {
       await server.close(2000);
+      bot.close();
       await client.close();
       await api.close();
     },

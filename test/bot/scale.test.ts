@@ -5,7 +5,8 @@
 import { ChatOrder } from '../../src/bot/chat-order.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import type { Sender } from '../../src/bot/bot.js';
-import { MemoryStore, type SendRequest, type SendResult } from '../../src/index.js';
+import { createBot, MemoryStore, type SendRequest, type SendResult } from '../../src/index.js';
+import { closeHarnesses, harness } from '../helpers/harnesses.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -206,5 +207,46 @@ describe('Outbox: durable replies', () => {
     boxes.push(box);
     await expect(box.send(req('c', 'x'))).rejects.toMatchObject({ message: 'chat gone', code: 'CHAT_CLOSED' });
     expect(await box.depth('c')).toBe(0);
+  });
+});
+
+describe('a bot on a shared store (one instance of several)', () => {
+  afterEach(closeHarnesses);
+
+  it('knows a new chat during its first turn: bot.send from the handler reaches the user', async () => {
+    const bot = createBot({ name: 'Pusher' });
+    bot.on('text', async (ctx) => {
+      await bot.send(ctx.chat.id, 'pushed');
+      await ctx.reply(`echo ${ctx.message.text}`);
+    });
+    const h = await harness(bot, { shared: true });
+    expect((await h.userSays('hi')).status).toBe(200);
+    expect((await h.waitForReplies(2)).map((m) => (m as { text?: string }).text)).toEqual(['pushed', 'echo hi']);
+  });
+
+  it('keeps typing state through the turn: typingStart once, isTyping, cleared by a message', async () => {
+    const bot = createBot({ name: 'Watcher' });
+    const events: string[] = [];
+    bot.on('typingStart', () => void events.push('start'));
+    bot.on('typingStop', (ctx) => void events.push(`stop:${ctx.typingStop.reason}`));
+    bot.on('text', () => undefined);
+    const h = await harness(bot, { shared: true });
+    await h.userTypes();
+    await h.userTypes();
+    expect(await bot.isTyping(h.chatId)).toBe(true);
+    await h.userSays('done');
+    expect(await bot.isTyping(h.chatId)).toBe(false);
+    expect(events).toEqual(['start', 'stop:message']);
+  });
+
+  it('two typing actions in one callback make one typingStart', async () => {
+    const bot = createBot({ name: 'Watcher' });
+    let starts = 0;
+    bot.on('typingStart', () => void starts++);
+    const h = await harness(bot, { shared: true });
+    const ts = Date.now();
+    const answer = await h.post({ actions: [{ type: 'typing', ts }, { type: 'typing', ts: ts + 1 }] });
+    expect(answer.status).toBe(200);
+    expect(starts).toBe(1);
   });
 });
