@@ -351,7 +351,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
         continue;
       }
       // A message from the user ends their typing.
-      await this.started!.typing.message(chat.id);
+      await this.started!.typing.message(chat.id, turn);
       const outcome = await this.handleMessage(message, base, session);
       if (outcome.code !== 200) failed = true;
       results[i] = { mid: message.mid, result: outcome.error === undefined ? { code: outcome.code } : { code: outcome.code, error: outcome.error } };

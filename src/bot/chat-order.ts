@@ -83,9 +83,8 @@ export class ChatOrder {
     this.idleTtlMs = options.idleTtlMs ?? 60 * 60 * 1000;
   }
 
-  /** One hash tag per chat, so a Redis Cluster keeps a chat's three records on one node for the scripts. */
   private keys(chatId: string): TicketKeys {
-    return { tickets: `order:{${chatId}}:tickets`, done: `order:{${chatId}}:done`, lease: `order:{${chatId}}:lease` };
+    return { tickets: `order:${chatId}:tickets`, done: `order:${chatId}:done`, lease: `order:${chatId}:lease` };
   }
 
   /**
@@ -101,10 +100,9 @@ export class ChatOrder {
     // Read before a wait, the values may be stale by the time the turn begins.
     const turn = new ChatTurn(reads, holding ? values : undefined);
     const lease: TicketLease = { ticket, owner: this.owner };
-    if (!holding) {
-      await this.waitForTurn(chatId, ticket);
-      await this.store.set(k.lease, lease, this.leaseMs);
-    }
+    // A ticket skipped while it waited (it was slower than a lease) still runs its work, but must
+    // not take the lease: that belongs to the turn running now. Release reports the lost turn.
+    if (!holding && (await this.waitForTurn(chatId, ticket))) await this.store.set(k.lease, lease, this.leaseMs);
     const held = { key: k.lease, lease };
     this.hold(held);
     try {
@@ -142,7 +140,8 @@ export class ChatOrder {
     return this.store.replaceIf(doneKey, from, to, this.idleTtlMs);
   }
 
-  private async waitForTurn(chatId: string, ticket: number): Promise<void> {
+  /** Waits until `ticket`'s turn; resolves true when it is its turn, false when it was skipped meanwhile. */
+  private async waitForTurn(chatId: string, ticket: number): Promise<boolean> {
     const k = this.keys(chatId);
     let stalledTicket = -1;
     let stalledSince = 0;
@@ -150,7 +149,7 @@ export class ChatOrder {
       const done = (await this.store.get<number>(k.done)) ?? 0;
       // done > ticket - 1: our ticket was skipped as stalled (we were slower than a lease). The
       // work still has to happen; release reports the lost turn.
-      if (done >= ticket - 1) return;
+      if (done >= ticket - 1) return done === ticket - 1;
       const turn = done + 1;
       const lease = await this.store.get<TicketLease>(k.lease);
       if (lease && lease.ticket === turn) {

@@ -22,7 +22,8 @@ export interface IncomingTyping {
   /** A typing action arrived. Resolves true when the user was not typing before. */
   typing(chatId: string, turn?: ChatTurn): Promise<boolean>;
   /** A message arrived from the user: their typing ends (typingStop with reason `message`). */
-  message(chatId: string): Promise<void>;
+  message(chatId: string, turn?: ChatTurn): Promise<void>;
+  /** On a shared store: as of the chat's last finished turn (a turn's own typing is written as it ends). */
   isTyping(chatId: string): Promise<boolean>;
   /** Chats this instance is watching for a timeout. */
   readonly watching: number;
@@ -101,10 +102,24 @@ export class TypingState implements IncomingTyping {
     return !previous || previous.stopped === true || now - previous.at >= TYPING_TIMEOUT_MS;
   }
 
-  /** A message arrived from the user: their typing ends (typingStop with reason `message`). */
-  async message(chatId: string): Promise<void> {
+  /**
+   * A message arrived from the user: their typing ends (typingStop with reason `message`). In a
+   * chat turn that holds the typing record (read with the ticket, or written earlier in the turn:
+   * a typing action and a message in one callback), the stop goes through the turn too, so the
+   * turn's own deferred write cannot undo it.
+   */
+  async message(chatId: string, turn?: ChatTurn): Promise<void> {
     this.local.forget(chatId);
-    const record = await this.store.get<TypingRecord>(this.key(chatId));
+    const key = this.key(chatId);
+    const known = turn?.read<TypingRecord>(key);
+    if (known?.known) {
+      const record = known.value;
+      if (!record || record.stopped || this.clock.now() - record.at >= TYPING_TIMEOUT_MS) return;
+      turn!.writeAtEnd(key, { at: record.at, stopped: true }, RECORD_TTL_MS);
+      this.onStop(chatId, 'message');
+      return;
+    }
+    const record = await this.store.get<TypingRecord>(key);
     if (!record || record.stopped || this.clock.now() - record.at >= TYPING_TIMEOUT_MS) return;
     if (await this.store.replaceIf(this.key(chatId), record, { at: record.at, stopped: true }, RECORD_TTL_MS)) {
       this.onStop(chatId, 'message');

@@ -31,8 +31,11 @@ export interface HeapPolicy {
   readonly percent: number | undefined;
   /** Whether the percent is in force now. */
   readonly applied: boolean;
-  /** Looks at the live size now (after a full collection; also called by the observer). */
-  check(liveBytes: number): void;
+  /**
+   * Looks at the old generation's use after a collection (the observer calls it). After a full
+   * one that is the live data; after a minor one it counts garbage too.
+   */
+  check(oldSpaceBytes: number, afterFullCollection?: boolean): void;
   stop(): void;
 }
 
@@ -60,17 +63,24 @@ export function startHeapPolicy(
   const setFlag = options.setFlag ?? setFlagsFromString;
   const inactive = percent === 0 || (options.execArgv ?? process.execArgv).some((a) => FLAG.test(a));
   let applied = false;
+  /** The live data the last full collection found; undefined before the first. */
+  let lastLive: number | undefined;
   const policy = {
     percent: inactive ? undefined : percent,
     get applied() {
       return applied;
     },
-    check(liveBytes: number) {
+    check(oldSpaceBytes: number, afterFullCollection = true) {
       if (inactive) return;
-      if (!applied && liveBytes >= LARGE_HEAP_BYTES) {
+      if (afterFullCollection) lastLive = oldSpaceBytes;
+      // Engaging may follow a minor collection (early, before V8 lets the heap balloon), unless the
+      // last full collection found little live data: then the bytes are garbage, and engaging
+      // would only flip back at the next full collection.
+      const smallLive = lastLive !== undefined && lastLive < LARGE_HEAP_BYTES / 2;
+      if (!applied && oldSpaceBytes >= LARGE_HEAP_BYTES && (afterFullCollection || !smallLive)) {
         setFlag(`--heap-growing-percent=${percent}`);
         applied = true;
-      } else if (applied && liveBytes < LARGE_HEAP_BYTES / 2) {
+      } else if (applied && afterFullCollection && oldSpaceBytes < LARGE_HEAP_BYTES / 2) {
         // 0 is V8's "not set": its own growing factor again.
         setFlag('--heap-growing-percent=0');
         applied = false;
@@ -84,8 +94,7 @@ export function startHeapPolicy(
   if (!inactive && options.observe !== false) {
     observer = new PerformanceObserver((list) => {
       const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
-      // Engaging may follow any collection; letting go only a full one (which measures live data).
-      if (major || !applied) policy.check(oldSpaceUsed());
+      if (major || !applied) policy.check(oldSpaceUsed(), major);
     });
     observer.observe({ entryTypes: ['gc'] });
   }

@@ -73,6 +73,28 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
     expect(seen).toEqual([{ known: true, value: { n: 1 } }, { known: true, value: { n: 2 } }, { known: false }, { n: 2 }]);
   });
 
+  it('a ticket skipped while it waited runs its work without taking the running turn’s lease', async () => {
+    const store = new MemoryStore();
+    const order = new ChatOrder(store, { leaseMs: 60_000, pollMs: 2 });
+    const lost: Error[] = [];
+    order.onLeaseLost = (e) => lost.push(e);
+    // Tickets 1 and 2 are taken elsewhere; this arrival gets ticket 3 and waits.
+    await store.increment('order:c:tickets', 60_000);
+    await store.increment('order:c:tickets', 60_000);
+    let leaseSeen: unknown;
+    const waiting = order.run('c', async () => {
+      leaseSeen = await store.get('order:c:lease');
+    });
+    await sleep(10);
+    // Meanwhile ticket 3 is skipped as stalled and ticket 4 runs, holding the lease.
+    await store.set('order:c:done', 3, 60_000);
+    await store.set('order:c:lease', { ticket: 4, owner: 'other' }, 60_000);
+    await waiting;
+    expect(leaseSeen).toEqual({ ticket: 4, owner: 'other' });
+    expect(await store.get('order:c:lease')).toEqual({ ticket: 4, owner: 'other' });
+    expect(lost).toHaveLength(1);
+  });
+
   it('keeps renewing the lease of a turn that runs for many lease periods, so nobody skips it', async () => {
     const store = new MemoryStore();
     const a = new ChatOrder(store, { leaseMs: 60, pollMs: 5 });
@@ -98,8 +120,8 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
     const store = new MemoryStore();
     const order = new ChatOrder(store, { leaseMs: 100, pollMs: 5 });
     // A dead instance: took ticket 1, never started.
-    await store.setIfAbsent('order:{c}:done', 0, 60_000);
-    await store.increment('order:{c}:tickets', 60_000);
+    await store.setIfAbsent('order:c:done', 0, 60_000);
+    await store.increment('order:c:tickets', 60_000);
     const started = Date.now();
     let ran = false;
     await order.run('c', async () => {
@@ -113,9 +135,9 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
   it('moves on when a holder’s lease lapses (killed mid-turn)', async () => {
     const store = new MemoryStore();
     const order = new ChatOrder(store, { leaseMs: 80, pollMs: 5 });
-    await store.setIfAbsent('order:{c}:done', 0, 60_000);
-    await store.increment('order:{c}:tickets', 60_000);
-    await store.set('order:{c}:lease', { ticket: 1, owner: 'dead' }, 80); // expires, never renewed
+    await store.setIfAbsent('order:c:done', 0, 60_000);
+    await store.increment('order:c:tickets', 60_000);
+    await store.set('order:c:lease', { ticket: 1, owner: 'dead' }, 80); // expires, never renewed
     let ran = false;
     await order.run('c', async () => {
       ran = true;
@@ -213,6 +235,16 @@ describe('Outbox: durable replies', () => {
 describe('a bot on a shared store (one instance of several)', () => {
   afterEach(closeHarnesses);
 
+  /** A bot that records typingStart / typingStop, on a shared store behind a harness. */
+  async function typingWatcher() {
+    const bot = createBot({ name: 'Watcher' });
+    const events: string[] = [];
+    bot.on('typingStart', () => void events.push('start'));
+    bot.on('typingStop', (ctx) => void events.push(`stop:${ctx.typingStop.reason}`));
+    bot.on('text', () => undefined);
+    return { bot, events, h: await harness(bot, { shared: true }) };
+  }
+
   it('knows a new chat during its first turn: bot.send from the handler reaches the user', async () => {
     const bot = createBot({ name: 'Pusher' });
     bot.on('text', async (ctx) => {
@@ -225,18 +257,28 @@ describe('a bot on a shared store (one instance of several)', () => {
   });
 
   it('keeps typing state through the turn: typingStart once, isTyping, cleared by a message', async () => {
-    const bot = createBot({ name: 'Watcher' });
-    const events: string[] = [];
-    bot.on('typingStart', () => void events.push('start'));
-    bot.on('typingStop', (ctx) => void events.push(`stop:${ctx.typingStop.reason}`));
-    bot.on('text', () => undefined);
-    const h = await harness(bot, { shared: true });
+    const { bot, events, h } = await typingWatcher();
     await h.userTypes();
     await h.userTypes();
     expect(await bot.isTyping(h.chatId)).toBe(true);
     await h.userSays('done');
     expect(await bot.isTyping(h.chatId)).toBe(false);
     expect(events).toEqual(['start', 'stop:message']);
+  });
+
+  it('a typing action and a message in one callback: typingStart, then typingStop, and not typing after', async () => {
+    const { bot, events, h } = await typingWatcher();
+    for (const round of [1, 2]) {
+      const ts = Date.now();
+      const answer = await h.post({
+        actions: [{ type: 'typing', ts }],
+        messages: [{ index: 1, type: 'text', mid: `m-${round}`, ts: ts + 1, text: 'typed and sent' }],
+      });
+      expect(answer.status).toBe(200);
+      expect(await bot.isTyping(h.chatId)).toBe(false);
+    }
+    // Each round starts anew: the stop of the first was not undone by its own typing write.
+    expect(events).toEqual(['start', 'stop:message', 'start', 'stop:message']);
   });
 
   it('two typing actions in one callback make one typingStart', async () => {

@@ -53,7 +53,7 @@ describe('loadConfig', () => {
       redisPrefix: 'bbm:',
       metrics: true,
       metricsPort: undefined,
-      heapGrowingPercent: 20,
+      heapGrowingPercent: 10,
     });
     expect(DEFAULTS.WEBHOOK_BODY_LIMIT).toBe('1mb');
   });

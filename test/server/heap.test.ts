@@ -24,6 +24,24 @@ describe('startHeapPolicy (HEAP_GROWING_PERCENT)', () => {
     policy.stop();
   });
 
+  it('engages after a minor collection, unless the last full one found little live data (no flapping)', () => {
+    const { flags, setFlag } = recording();
+    const policy = startHeapPolicy(20, { execArgv: [], setFlag, observe: false });
+    // Before any full collection: a large old generation engages at once.
+    policy.check(LARGE_HEAP_BYTES, false);
+    expect(policy.applied).toBe(true);
+    // A full collection finds 10% of it live: back to V8's policy...
+    policy.check(LARGE_HEAP_BYTES * 0.1, true);
+    expect(policy.applied).toBe(false);
+    // ...and garbage piling up again between full collections does not engage it.
+    policy.check(LARGE_HEAP_BYTES * 3, false);
+    expect(policy.applied).toBe(false);
+    // Live data that has grown, as a full collection finds it, does.
+    policy.check(LARGE_HEAP_BYTES * 1.5, true);
+    expect(flags).toEqual(['--heap-growing-percent=20', '--heap-growing-percent=0', '--heap-growing-percent=20']);
+    policy.stop();
+  });
+
   it('0, or a --heap-growing-percent given to node, leaves V8’s policy alone', () => {
     for (const [percent, execArgv] of [
       [0, []],
