@@ -17,6 +17,11 @@ interface TypingRecord {
 /** Records outlive the 30 s so a late look can still tell "timed out" from "never typed". */
 const RECORD_TTL_MS = TYPING_TIMEOUT_MS * 2;
 
+/** Whether a record says the user is typing at `now`: there, not stopped, and within the 30 s. */
+function typingAt(record: TypingRecord | undefined, now: number): record is TypingRecord {
+  return record !== undefined && !record.stopped && now - record.at < TYPING_TIMEOUT_MS;
+}
+
 /** Incoming typing state as the bot uses it: in the store when shared, in this process when not. */
 export interface IncomingTyping {
   /** A typing action arrived. Resolves true when the user was not typing before. */
@@ -99,7 +104,7 @@ export class TypingState implements IncomingTyping {
       previous = await this.store.swap<TypingRecord>(key, { at: now }, RECORD_TTL_MS);
     }
     this.local.typing(chatId);
-    return !previous || previous.stopped === true || now - previous.at >= TYPING_TIMEOUT_MS;
+    return !typingAt(previous, now);
   }
 
   /**
@@ -114,13 +119,13 @@ export class TypingState implements IncomingTyping {
     const known = turn?.read<TypingRecord>(key);
     if (known?.known) {
       const record = known.value;
-      if (!record || record.stopped || this.clock.now() - record.at >= TYPING_TIMEOUT_MS) return;
+      if (!typingAt(record, this.clock.now())) return;
       turn!.writeAtEnd(key, { at: record.at, stopped: true }, RECORD_TTL_MS);
       this.onStop(chatId, 'message');
       return;
     }
     const record = await this.store.get<TypingRecord>(key);
-    if (!record || record.stopped || this.clock.now() - record.at >= TYPING_TIMEOUT_MS) return;
+    if (!typingAt(record, this.clock.now())) return;
     if (await this.store.replaceIf(this.key(chatId), record, { at: record.at, stopped: true }, RECORD_TTL_MS)) {
       this.onStop(chatId, 'message');
     }
@@ -128,7 +133,7 @@ export class TypingState implements IncomingTyping {
 
   async isTyping(chatId: string): Promise<boolean> {
     const record = await this.store.get<TypingRecord>(this.key(chatId));
-    return record !== undefined && !record.stopped && this.clock.now() - record.at < TYPING_TIMEOUT_MS;
+    return typingAt(record, this.clock.now());
   }
 
   /** Chats this instance is watching for a timeout. */

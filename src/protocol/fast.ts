@@ -121,6 +121,20 @@ function fastList(list: unknown, max: number, item: (v: unknown) => Obj | undefi
   return out;
 }
 
+/**
+ * The routing fields of a callback or a send, already checked, in the order zod outputs them:
+ * mType, chId when present, chatId, from, to, then `last` (mTok or sessionId) when present.
+ */
+function routing(v: Obj, last: 'mTok' | 'sessionId'): Obj {
+  const out: Obj = { mType: v.mType };
+  if (v.chId !== undefined) out.chId = v.chId;
+  out.chatId = v.chatId;
+  out.from = v.from;
+  out.to = v.to;
+  if (v[last] !== undefined) out[last] = v[last];
+  return out;
+}
+
 /** `ChatCallbackSchema.safeParse(value).data` for a common, valid callback; otherwise undefined. */
 export function fastCallback(value: unknown): ChatCallback | undefined {
   if (!isObject(value)) return undefined;
@@ -128,12 +142,7 @@ export function fastCallback(value: unknown): ChatCallback | undefined {
   if (typeof v.mType !== 'string' || !isId(v.chatId) || !isId(v.from) || !isId(v.to)) return undefined;
   if (!optional(v, 'chId', (x) => typeof x === 'string')) return undefined;
   if (!optional(v, 'mTok', (x) => typeof x === 'string' && x.length <= INBOUND_LIMITS.tokenLength)) return undefined;
-  const out: Obj = { mType: v.mType };
-  if (v.chId !== undefined) out.chId = v.chId;
-  out.chatId = v.chatId;
-  out.from = v.from;
-  out.to = v.to;
-  if (v.mTok !== undefined) out.mTok = v.mTok;
+  const out = routing(v, 'mTok');
   if (Object.prototype.hasOwnProperty.call(v, 'actions')) {
     const actions = fastList(v.actions, INBOUND_LIMITS.actions, fastAction);
     if (!actions) return undefined;
@@ -205,12 +214,7 @@ export function fastSendRequest(body: unknown): SendRequest | undefined {
   if (typeof b.mType !== 'string' || !M_TYPES.has(b.mType)) return undefined;
   if (!nonEmpty(b.chatId) || !nonEmpty(b.from) || !nonEmpty(b.to)) return undefined;
   if ((b.chId !== undefined && !nonEmpty(b.chId)) || (b.sessionId !== undefined && !nonEmpty(b.sessionId))) return undefined;
-  const out: Obj = { mType: b.mType };
-  if (b.chId !== undefined) out.chId = b.chId;
-  out.chatId = b.chatId;
-  out.from = b.from;
-  out.to = b.to;
-  if (b.sessionId !== undefined) out.sessionId = b.sessionId;
+  const out = routing(b, 'sessionId');
   let items = 0;
   if (b.actions !== undefined) {
     const actions = fastList(b.actions, Number.POSITIVE_INFINITY, fastOutAction);

@@ -12,24 +12,14 @@ import {
   type SendAttemptEvent,
   type SendInput,
 } from '../../src/client/index.js';
-import { FakeChatApi, deferred, eventually, resultsBody, waitFor, type ScriptedReply } from './fake-chat-api.js';
-
-const FAST_RETRY = { retries: 3, minTimeoutMs: 5, maxTimeoutMs: 20, maxRetryTimeMs: 3000, maxRetryAfterMs: 1500 };
+import { FAST_RETRY, FakeChatApi, clientOptionsFor, deferred, eventually, resultsBody, waitFor, type ScriptedReply } from './fake-chat-api.js';
 
 describe('ChatClient', () => {
   let api: FakeChatApi;
   let clients: ChatClient[] = [];
 
   const makeClient = (extra: Partial<ChatClientOptions> = {}): ChatClient => {
-    const c = new ChatClient({
-      apiUrl: api.apiUrl,
-      tokenUrl: api.tokenUrl,
-      clientCredentials: api.clientCredentials,
-      botName: 'BobBot',
-      retry: FAST_RETRY,
-      timeoutMs: 2000,
-      ...extra,
-    } as ChatClientOptions);
+    const c = new ChatClient(clientOptionsFor(api, extra));
     clients.push(c);
     return c;
   };

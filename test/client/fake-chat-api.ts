@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ChatClientOptions } from '../../src/client/index.js';
 
 export interface RecordedRequest {
   method: string;
@@ -253,4 +254,20 @@ export async function eventually(cond: () => Promise<boolean>, timeoutMs = 2000)
     if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** Retries fast enough for tests: the same rules, milliseconds instead of seconds. */
+export const FAST_RETRY = { retries: 3, minTimeoutMs: 5, maxTimeoutMs: 20, maxRetryTimeMs: 3000, maxRetryAfterMs: 1500 };
+
+/** Options for a ChatClient against `api` as BobBot, with FAST_RETRY and a 2 s timeout; `extra` overrides. */
+export function clientOptionsFor(api: FakeChatApi, extra: Partial<ChatClientOptions> = {}): ChatClientOptions {
+  return {
+    apiUrl: api.apiUrl,
+    tokenUrl: api.tokenUrl,
+    clientCredentials: api.clientCredentials,
+    botName: 'BobBot',
+    retry: FAST_RETRY,
+    timeoutMs: 2000,
+    ...extra,
+  } as ChatClientOptions;
 }

@@ -6,21 +6,13 @@
 import { pino } from 'pino';
 import { ChatApiError, ChatClient, text, type ChatClientOptions, type SendInput } from '../../src/client/index.js';
 import { MemoryLog } from '../webhook/helpers.js';
-import { FakeChatApi, resultsBody } from './fake-chat-api.js';
+import { FakeChatApi, clientOptionsFor, resultsBody } from './fake-chat-api.js';
 
 describe('ChatClient send fast path', () => {
   let api: FakeChatApi;
   const clients: ChatClient[] = [];
   const makeClient = (extra: Partial<ChatClientOptions> = {}): ChatClient => {
-    const c = new ChatClient({
-      apiUrl: api.apiUrl,
-      tokenUrl: api.tokenUrl,
-      clientCredentials: api.clientCredentials,
-      botName: 'BobBot',
-      retry: { retries: 3, minTimeoutMs: 5, maxTimeoutMs: 20, maxRetryTimeMs: 3000, maxRetryAfterMs: 1500 },
-      timeoutMs: 2000,
-      ...extra,
-    } as ChatClientOptions);
+    const c = new ChatClient(clientOptionsFor(api, extra));
     clients.push(c);
     return c;
   };
