@@ -159,7 +159,7 @@ export async function runFromEnvironment(): Promise<BotServer> {
       sending: config.credentials !== undefined,
       state: running.store instanceof RedisStore ? 'redis' : 'memory',
       metrics: running.metricsUrl,
-      heapGrowingPercent: heap.percent === undefined ? 'v8 default' : `${heap.percent} above ${LARGE_HEAP_BYTES / 1024 / 1024} MB live`,
+      heapGrowingPercent: heap.percent === undefined ? 'v8 default' : `${heap.percent} once the old generation holds ${LARGE_HEAP_BYTES / 1024 / 1024} MB`,
     },
     'BBM bot listening',
   );
