@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * Integer fields (`index`, `ts`, result `code`) arrive as numbers or as numeric strings in the
- * platform's own samples: accept both and coerce to a number.
+ * platform's own samples: accept both and coerce to a number. Either form must be a safe integer:
+ * beyond 2^53 a double cannot hold the value, so two different ids or timestamps would compare equal.
  */
 export const LenientInt = z.union(
   [
@@ -10,7 +11,13 @@ export const LenientInt = z.union(
     z
       .string()
       .regex(/^-?\d{1,16}$/, 'expected an integer or a string of digits')
-      .transform((s) => Number(s)),
+      // "9999999999999999" has 16 digits but no exact double: refuse it as the number form is refused.
+      .transform((s, ctx) => {
+        const n = Number(s);
+        if (Number.isSafeInteger(n)) return n;
+        ctx.addIssue({ code: 'custom', message: 'integer is outside the safe range (±2^53−1)' });
+        return z.NEVER;
+      }),
   ],
   { error: 'expected an integer or a string of digits' },
 );

@@ -18,10 +18,11 @@ const parse = (text: string) => {
 
 const base = { mType: 'message', chatId: 'c1', from: 'u1', to: 'b1', userInfos: { u1: { name: 'Alice' } } };
 
+/** Paths named by a 400, whole-callback (`from`) or per message (`messages.0.text`). */
 function issuePaths(value: unknown): string[] {
   const outcome = parseCallback(Buffer.from(JSON.stringify(value)));
-  if (outcome.ok) return [];
-  return (outcome.issues ?? []).map((i) => i.path);
+  if (!outcome.ok) return (outcome.issues ?? []).map((i) => i.path);
+  return (outcome.rejected ?? []).flatMap((r) => r.issues.map((i) => (i.path === '(message)' ? `messages.${r.position}` : `messages.${r.position}.${i.path}`)));
 }
 
 describe('spec callbacks parse', () => {
@@ -139,10 +140,22 @@ describe('lenient parsing', () => {
     }
   });
 
+  it('LenientInt refuses unsafe integers in both forms (a double cannot hold them exactly)', () => {
+    expect(LenientInt.parse(Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(LenientInt.parse('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(LenientInt.parse('-9007199254740991')).toBe(-Number.MAX_SAFE_INTEGER);
+    for (const bad of [2 ** 53 + 2, 2 ** 53, -(2 ** 53), '9999999999999999', '9007199254740992', '-9007199254740993']) {
+      expect(LenientInt.safeParse(bad).success).toBe(false);
+    }
+  });
+
   it('a bad integer names its path and says what was expected', () => {
     const outcome = parseCallback(Buffer.from(JSON.stringify({ ...base, messages: [{ type: 'text', mid: 'm', text: 'x', index: 'one' }] })));
-    expect(outcome.ok).toBe(false);
-    if (!outcome.ok) expect(outcome.issues).toEqual([{ path: 'messages.0.index', message: 'expected an integer or a string of digits' }]);
+    expect(outcome.ok && outcome.rejected).toEqual([
+      { position: 0, mid: 'm', issues: [{ path: 'index', message: 'expected an integer or a string of digits' }] },
+    ]);
+    const whole = parseCallback(Buffer.from(JSON.stringify({ ...base, actions: [{ type: 'typing', ts: 'soon' }] })));
+    expect(!whole.ok && whole.issues).toEqual([{ path: 'actions.0.ts', message: 'expected an integer or a string of digits' }]);
   });
 
   it('keeps unknown properties at every level', () => {
@@ -194,9 +207,9 @@ describe('lenient parsing', () => {
     expect(cb.actions?.map((a) => a.type)).toEqual(['text', 'link']);
   });
 
-  it('defaults a missing userInfos and a missing name', () => {
+  it('requires userInfos (the spec marks it required) but defaults a missing name', () => {
     const { userInfos: _omit, ...noUserInfos } = base;
-    expect(ChatCallbackSchema.parse(noUserInfos).userInfos).toEqual({});
+    expect(issuePaths(noUserInfos)).toEqual(['userInfos']);
     expect(ChatCallbackSchema.parse({ ...base, userInfos: { u1: {} } }).userInfos.u1!.name).toBe('');
   });
 
