@@ -123,8 +123,7 @@ export const ChatCallbackSchema = z.looseObject({
     .record(z.string(), UserInfoSchema)
     .refine((r) => Object.keys(r).length <= INBOUND_LIMITS.userInfos, {
       message: `at most ${INBOUND_LIMITS.userInfos} entries`,
-    })
-    .default({}),
+    }),
 });
 
 /** What a bot answers to a callback: one result per incoming message (none for actions). */

@@ -10,7 +10,7 @@ import { flatChild } from './log.js';
 import { readRawBody } from './body.js';
 import type { CallbackDispatcher } from './dispatcher.js';
 import { Lifecycle } from './lifecycle.js';
-import { parseCallback } from './parse.js';
+import { mergeRejected, parseCallback } from './parse.js';
 import { sendError, sendJson } from './respond.js';
 import { verifySignature } from './signature.js';
 
@@ -83,16 +83,18 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const callback = parsed.callback;
     // Loggers the dispatcher derives from this one (per message) are made from `log`: far cheaper.
     const callbackLog = flatChild(log, { chatId: callback.chatId });
-    const results = await dispatcher.dispatch(callback, {
+    const handled = await dispatcher.dispatch(callback, {
       log: callbackLog,
       receivedAt,
       // Work the dispatcher keeps running after the answer: shutdown waits for it too.
       track: (work) => void lifecycle.track(work),
     });
+    // Messages refused one by one (the spec's per-message 400) go back where they stood.
+    const results = mergeRejected(handled, parsed.rejected);
     const status = messagesStatus(results);
     // While shutting down, close the connection after this answer so the server can stop promptly.
     const headers: Record<string, string> = lifecycle.draining ? { connection: 'close' } : {};
-    sendJson(res, status, results.length === 0 && !callback.messages?.length ? {} : { messages: results }, headers);
+    sendJson(res, status, results.length === 0 ? {} : { messages: results }, headers);
     callbackLog.info(
       {
         messages: callback.messages?.length ?? 0,

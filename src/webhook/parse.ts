@@ -1,10 +1,22 @@
 import { fastCallback } from '../protocol/fast.js';
-import { ChatCallbackSchema, type ChatCallback } from '../protocol/inbound.js';
+import { ChatCallbackSchema, type CallbackMessageResult, type ChatCallback } from '../protocol/inbound.js';
 import { INBOUND_LIMITS } from '../protocol/limits.js';
-import { toFieldIssues, type FieldIssue } from '../protocol/errors.js';
+import { formatPath, toFieldIssues, type FieldIssue } from '../protocol/errors.js';
+
+/**
+ * A message of the callback that broke the wire format on its own (an image without `url`): it is
+ * answered 400 by itself while the messages beside it are handled (the spec's per-message 400).
+ */
+export interface RejectedMessage {
+  /** Where it stood in the callback's `messages`. */
+  position: number;
+  /** Its `mid` when it had a usable one. */
+  mid: string | undefined;
+  issues: FieldIssue[];
+}
 
 export type ParseOutcome =
-  | { ok: true; callback: ChatCallback }
+  | { ok: true; callback: ChatCallback; rejected?: RejectedMessage[] }
   | { ok: false; error: string; message: string; issues?: FieldIssue[] };
 
 const OPEN_CURLY = 0x7b;
@@ -73,17 +85,72 @@ export function parseCallback(body: Buffer): ParseOutcome {
   const fast = fastCallback(value);
   if (fast !== undefined) return { ok: true, callback: fast };
   const parsed = ChatCallbackSchema.safeParse(value);
-  if (!parsed.success) {
-    // A body of thousands of bad entries must not become an answer many times its size.
-    const all = toFieldIssues(parsed.error.issues);
-    const issues = all.slice(0, MAX_REPORTED_ISSUES);
-    const more = all.length > issues.length ? ` (and ${all.length - issues.length} more)` : '';
-    return {
-      ok: false,
-      error: 'invalid_callback',
-      message: issues.map((i) => `${i.path}: ${i.message}`).join('; ') + more,
-      issues,
-    };
+  if (parsed.success) return { ok: true, callback: parsed.data };
+  return withoutBadMessages(value as Record<string, unknown>, parsed.error.issues) ?? invalid(parsed.error.issues);
+}
+
+type ZodIssues = readonly { path: readonly PropertyKey[]; message: string }[];
+
+function invalid(zodIssues: ZodIssues): ParseOutcome {
+  // A body of thousands of bad entries must not become an answer many times its size.
+  const all = toFieldIssues(zodIssues);
+  const issues = all.slice(0, MAX_REPORTED_ISSUES);
+  const more = all.length > issues.length ? ` (and ${all.length - issues.length} more)` : '';
+  return {
+    ok: false,
+    error: 'invalid_callback',
+    message: issues.map((i) => `${i.path}: ${i.message}`).join('; ') + more,
+    issues,
+  };
+}
+
+/**
+ * When every problem lies inside single messages (`messages.<i>.…`), the callback itself is sound:
+ * those messages are set aside to be answered 400 each, and the rest is parsed again. Any problem
+ * in the callback's own fields (or in the list as a whole: too many messages) keeps the whole-body 400.
+ */
+function withoutBadMessages(value: Record<string, unknown>, zodIssues: ZodIssues): ParseOutcome | undefined {
+  const messages = value.messages;
+  if (!Array.isArray(messages)) return undefined;
+  const byPosition = new Map<number, FieldIssue[]>();
+  for (const issue of zodIssues) {
+    const [head, position, ...rest] = issue.path;
+    if (head !== 'messages' || typeof position !== 'number') return undefined;
+    let list = byPosition.get(position);
+    if (!list) byPosition.set(position, (list = []));
+    list.push({ path: rest.length === 0 ? '(message)' : formatPath(rest), message: issue.message });
   }
-  return { ok: true, callback: parsed.data };
+  const kept = messages.filter((_, i) => !byPosition.has(i));
+  const reparsed = ChatCallbackSchema.safeParse({ ...value, messages: kept });
+  if (!reparsed.success) return undefined;
+  const rejected: RejectedMessage[] = [...byPosition]
+    .sort(([a], [b]) => a - b)
+    .map(([position, issues]) => ({ position, mid: usableMid(messages[position]), issues: issues.slice(0, MAX_REPORTED_ISSUES) }));
+  return { ok: true, callback: reparsed.data, rejected };
+}
+
+function usableMid(message: unknown): string | undefined {
+  if (message === null || typeof message !== 'object' || !Object.prototype.hasOwnProperty.call(message, 'mid')) return undefined;
+  const mid = (message as { mid?: unknown }).mid;
+  return typeof mid === 'string' && mid.length >= 1 && mid.length <= INBOUND_LIMITS.idLength ? mid : undefined;
+}
+
+/**
+ * The answer's results in the callback's own order: the dispatcher's, one per kept message, with a
+ * 400 naming the problem put back where each rejected message stood.
+ */
+export function mergeRejected(
+  results: readonly CallbackMessageResult[],
+  rejected: readonly RejectedMessage[] | undefined,
+): readonly CallbackMessageResult[] {
+  if (!rejected || rejected.length === 0) return results;
+  const merged: CallbackMessageResult[] = [];
+  let next = 0;
+  for (const r of rejected) {
+    while (merged.length < r.position && next < results.length) merged.push(results[next++]!);
+    const error = `this message contains invalid parameters: ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+    merged.push(r.mid === undefined ? { result: { code: 400, error } } : { mid: r.mid, result: { code: 400, error } });
+  }
+  while (next < results.length) merged.push(results[next++]!);
+  return merged;
 }
