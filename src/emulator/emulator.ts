@@ -10,6 +10,7 @@ import { OUTBOUND_LIMITS } from '../protocol/limits.js';
 import { CallbackSender, type CallbackRetryOptions } from './callbacks.js';
 import { EmulatorStartError, HttpError } from './errors.js';
 import { FaultQueue, FaultSpecSchema, type FaultSpec } from './faults.js';
+import { HostGuard } from './host-guard.js';
 import { delay, flatHeaders, readBody, sendHttpError, sendJson } from './http.js';
 import type {
   EmulatedChat,
@@ -281,6 +282,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return { ...reply, notes: [...notes, ...(reply.notes ?? [])] };
   };
 
+  const host = options.host ?? '127.0.0.1';
+  const requestedPort = options.port ?? DEFAULT_PORT;
+  // Every route, BBM's and the page's, answers only to the names this emulator is served under.
+  const guard = new HostGuard(host, () => (server.address() as AddressInfo).port);
+
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     let url: URL;
     try {
@@ -295,6 +301,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const e = err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'the emulator failed to handle this request');
       sendHttpError(res, e);
     };
+    try {
+      // On the parsed path: an absolute-form request line (`POST http://x/api/…`) is routed by it too.
+      guard.check(req, path);
+    } catch (err) {
+      req.resume();
+      fail(err);
+      return;
+    }
     if (path === '/oauth/token' || path.startsWith('/v1/chats')) {
       if (method !== 'POST') {
         req.resume();
@@ -342,8 +356,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     else socket.destroy();
   });
 
-  const host = options.host ?? '127.0.0.1';
-  const requestedPort = options.port ?? DEFAULT_PORT;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {

@@ -80,20 +80,10 @@ const EmptyBody = z.strictObject({});
 const BotBody = z.strictObject({ botUrl: z.string().min(1).nullable() });
 
 /**
- * A page on another site must not drive the emulator: JSON-only bodies force a CORS preflight
- * (which is never granted), and a foreign Origin is refused outright.
+ * JSON-only bodies: a form or `text/plain` post (which a page elsewhere could send without a CORS
+ * preflight) is refused. Host and Origin are checked before any route, by the host guard.
  */
-function checkSameOrigin(req: IncomingMessage): void {
-  const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null') {
-    let host: string;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      throw new HttpError(403, 'forbidden_origin', 'requests from other origins are refused');
-    }
-    if (host !== req.headers.host) throw new HttpError(403, 'forbidden_origin', 'requests from other origins are refused');
-  }
+function checkJsonBody(req: IncomingMessage): void {
   const type = req.headers['content-type'] ?? '';
   if (req.method !== 'GET' && req.method !== 'HEAD' && !/^application\/json\b/i.test(type)) {
     throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json (an empty body may be {})');
@@ -113,7 +103,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, ctx
   const { platform, faults } = ctx;
   const method = req.method ?? 'GET';
   const path = url.pathname;
-  checkSameOrigin(req);
+  checkJsonBody(req);
   // Read every body up front, even where none is used: an unread body would be parsed as the
   // next request on a keep-alive connection.
   const raw = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, ctx.bodyLimit);

@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCliArgs } from '../../src/emulator/cli.js';
-import { http } from './helpers.js';
+import { http, uiHttp } from './helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
@@ -125,7 +125,7 @@ describe('npm run dev', () => {
 
       const state = (await http('GET', `${base}/api/state`)).json as unknown as { chats: { chatId: string }[] };
       const chatId = state.chats[0]!.chatId;
-      const sent = await http('POST', `${base}/api/chats/${chatId}/messages?wait=1`, { body: { text: 'hello' } });
+      const sent = await uiHttp('POST', `${base}/api/chats/${chatId}/messages?wait=1`, { body: { text: 'hello' } });
       expect((sent.json.item as { state: string }).state).toBe('read');
       const deadline = Date.now() + 5000;
       let texts: string[] = [];

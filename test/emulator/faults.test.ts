@@ -1,5 +1,5 @@
 /** Fault injection: each armed fault shapes the next N Chat API answers, then disarms itself. */
-import { http, send, sendBody, setup, text, uiPost, type Setup } from './helpers.js';
+import { http, send, sendBody, setup, text, uiHttp, uiPost, type Setup } from './helpers.js';
 
 describe('emulator: fault injection', () => {
   let s: Setup;
@@ -66,9 +66,9 @@ describe('emulator: fault injection', () => {
     await uiPost(s.emu, '/api/faults', { kind: 'latency', latencyMs: 10 });
     expect((await http('GET', `${s.emu.url}/api/faults`)).json.faults).toHaveLength(2);
     const id = (a.json.fault as { id: string }).id;
-    expect((await http('DELETE', `${s.emu.url}/api/faults/${id}`, { body: {} })).json.faults).toHaveLength(1);
-    expect((await http('DELETE', `${s.emu.url}/api/faults/${id}`, { body: {} })).status).toBe(404);
-    expect((await http('DELETE', `${s.emu.url}/api/faults`, { body: {} })).json.faults).toEqual([]);
+    expect((await uiHttp('DELETE', `${s.emu.url}/api/faults/${id}`, { body: {} })).json.faults).toHaveLength(1);
+    expect((await uiHttp('DELETE', `${s.emu.url}/api/faults/${id}`, { body: {} })).status).toBe(404);
+    expect((await uiHttp('DELETE', `${s.emu.url}/api/faults`, { body: {} })).json.faults).toEqual([]);
   });
 
   it.each([

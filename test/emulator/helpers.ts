@@ -46,8 +46,15 @@ export function http(
   });
 }
 
+/**
+ * A UI API call as the web chat makes it: state-changing calls carry the page's Origin, which the
+ * emulator requires of them.
+ */
+export const uiHttp = (method: string, url: string, options: { headers?: Record<string, string>; body?: string | object } = {}) =>
+  http(method, url, { ...options, headers: { origin: new URL(url).origin, ...options.headers } });
+
 /** POSTs to the emulator's UI API (JSON, same origin). */
-export const uiPost = (emu: Emulator, path: string, body: object = {}) => http('POST', `${emu.url}${path}`, { body });
+export const uiPost = (emu: Emulator, path: string, body: object = {}) => uiHttp('POST', `${emu.url}${path}`, { body });
 
 export async function getToken(emu: Emulator): Promise<string> {
   const res = await http('POST', emu.tokenUrl, {

@@ -4,7 +4,7 @@
  */
 import { request } from 'node:http';
 import { EmulatorStartError, normalizeBotUrl, startEmulator, type EmulatorEvent } from '../../src/index.js';
-import { getToken, http, send, sendBody, setup, text, uiPost, type Setup } from './helpers.js';
+import { getToken, http, send, sendBody, setup, text, uiHttp, uiPost, type Setup } from './helpers.js';
 
 describe('emulator: UI API', () => {
   let s: Setup;
@@ -62,9 +62,9 @@ describe('emulator: UI API', () => {
   });
 
   it('refuses bodies that are not JSON, and requests from other origins', async () => {
-    const form = await http('POST', `${s.emu.url}/api/users`, { headers: { 'content-type': 'text/plain' }, body: '{"name":"Eve"}' });
+    const form = await uiHttp('POST', `${s.emu.url}/api/users`, { headers: { 'content-type': 'text/plain' }, body: '{"name":"Eve"}' });
     expect(form.status).toBe(415);
-    const bad = await http('POST', `${s.emu.url}/api/users`, { headers: { 'content-type': 'application/json' }, body: '{"name":' });
+    const bad = await uiHttp('POST', `${s.emu.url}/api/users`, { headers: { 'content-type': 'application/json' }, body: '{"name":' });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toBe('invalid_json');
     const foreign = await http('POST', `${s.emu.url}/api/users`, { headers: { origin: 'https://evil.example' }, body: { name: 'Eve' } });
@@ -159,9 +159,9 @@ describe('startEmulator: options', () => {
     expect(normalizeBotUrl('https://bot.example/hooks/v1/chats/')).toBe('https://bot.example/hooks/v1/chats');
     const s = await setup();
     try {
-      const res = await http('PUT', `${s.emu.url}/api/bot`, { body: { botUrl: 'http://127.0.0.1:1/x' } });
+      const res = await uiHttp('PUT', `${s.emu.url}/api/bot`, { body: { botUrl: 'http://127.0.0.1:1/x' } });
       expect(res.json.botUrl).toBe('http://127.0.0.1:1/x/v1/chats');
-      expect((await http('PUT', `${s.emu.url}/api/bot`, { body: { botUrl: 'nope' } })).status).toBe(400);
+      expect((await uiHttp('PUT', `${s.emu.url}/api/bot`, { body: { botUrl: 'nope' } })).status).toBe(400);
     } finally {
       await s.close();
     }
