@@ -53,6 +53,12 @@ export interface BotRuntime {
   shared?: boolean;
   /** Counters the bot reports to (the server's Prometheus metrics). */
   metrics?: BotMetricsHooks;
+  /**
+   * Put a failed handler's own error text in the callback's per-message result. Off by default:
+   * BBM then gets a generic text and the detail stays in the log, so internal messages never
+   * leave the process. `npm run dev` turns it on, where the emulator shows it.
+   */
+  errorDetail?: boolean;
 }
 
 /** What the bot reports; the server's Metrics implements it. */
@@ -83,8 +89,11 @@ export interface BotOptions<S = undefined> {
 }
 
 /**
- * An error a handler throws to choose the message's result code (default 500): `503` asks BBM to
- * retry later, `400` says the message itself is wrong.
+ * An error a handler throws to choose the message's result code (any other error is a 500): `503`
+ * asks BBM to retry later, `400` says the message itself is wrong. The callback answer carries
+ * only the spec's codes, so another 4xx is answered 400, 429 is answered 503, and another 5xx 500.
+ *
+ * @example throw new HandlerError(400, 'a date like 2026-12-24 was expected');
  */
 export class HandlerError extends BbmError {
   readonly status: number;
@@ -100,15 +109,38 @@ export class BotNotStartedError extends BbmError {
   }
 }
 
-/** The result code for a failed message: the error's own status when it carries a 4xx/5xx, else 500. */
-function resultCodeOf(error: unknown): number {
+/**
+ * The result code for a failed message, always one the spec lists for a callback answer (400, 500,
+ * 503). A HandlerError says what the author chose. Any other error (a reply the Chat API refused
+ * with 401, 403, 404 or 429, a bug) is about the bot, not the message: 503 when BBM retrying could
+ * help (the error says it is retryable, or is a 429/503), else 500. Never the Chat API's own code:
+ * a per-message 401 would read as a bad signature.
+ */
+function resultCodeOf(error: unknown): CallbackFailureCode {
   const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+  const known = typeof status === 'number' && Number.isInteger(status) ? status : undefined;
+  if (error instanceof HandlerError && known !== undefined && known >= 400 && known <= 499 && known !== 429) return 400;
+  if (known === 429 || known === 503) return 503;
+  if ((error as { retryable?: unknown } | null)?.retryable === true) return 503;
+  return 500;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+type CallbackFailureCode = 400 | 500 | 503;
+
+const GENERIC_ERROR_TEXT: Record<CallbackFailureCode, string> = {
+  400: 'the message could not be handled',
+  500: 'the message could not be handled',
+  503: 'the bot is temporarily unable to handle the message; retry later',
+};
+
+/** What BBM is told: the author's own HandlerError text, or a generic one unless errorDetail is on. */
+function errorText(error: unknown, code: CallbackFailureCode, detail: boolean): string {
+  if (detail || error instanceof HandlerError) return error instanceof Error ? error.message : String(error);
+  return GENERIC_ERROR_TEXT[code];
 }
+
+/** A result BBM keeps: 2xx and 4xx. 5xx asks BBM to send the message again, so it is not remembered. */
+const isFinalResult = (code: number): boolean => code < 500 && code !== 429;
 
 type TextTrigger = string | RegExp | ((text: string) => boolean);
 type PostbackTrigger = string | RegExp | Readonly<Record<string, string>> | ((postback: Postback) => boolean);
@@ -128,6 +160,7 @@ interface Started {
   order: ChatOrder | undefined;
   outbox: Outbox | undefined;
   metrics: BotMetricsHooks | undefined;
+  errorDetail: boolean;
 }
 
 /** Results of one callback, filled in as its messages finish; read when the deadline answers early. */
@@ -226,6 +259,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       order,
       outbox,
       metrics: runtime.metrics,
+      errorDetail: runtime.errorDetail ?? false,
       store,
       logger,
       deliveryNotifications,
@@ -257,9 +291,14 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     return (await this.started?.outbox?.depth()) ?? 0;
   }
 
-  /** What became of a message the bot sent: accepted, delivered or read; undefined when unknown or expired. */
-  async deliveryState(mid: string): Promise<DeliveryState | undefined> {
-    return (await this.requireStarted().deliveries.get(mid))?.state;
+  /**
+   * What became of a message the bot sent in a chat: accepted, delivered or read; undefined when
+   * unknown or expired.
+   *
+   * @example const state = await bot.deliveryState(chatId, result.messages[0].mid);
+   */
+  async deliveryState(chatId: string, mid: string): Promise<DeliveryState | undefined> {
+    return (await this.requireStarted().deliveries.get(chatId, mid))?.state;
   }
 
   /**
@@ -370,23 +409,26 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     if (action.type === 'typing' && (await started.typing.typing(chatId, turn)) && this.listened.has('typingStart')) {
       await this.turn({ ...base, action, events: new Set<EventName>(['typingStart']) }, session);
     }
+    if (action.type === 'leave' && base.chat.mTok !== undefined) {
+      // The user is gone: nothing more may be sent with this chat and token, not even from the
+      // leave handlers themselves (their sends fail with ChatClosedError). Without a known token
+      // (the store forgot the chat) there is nothing to close: the bot cannot write to the chat, and
+      // a later message brings a new token, which is a new conversation.
+      await started.sender.closeChat(chatId, base.chat.mTok);
+    }
     // A read action is one `read` turn per message id (below), not a turn of its own for `read`.
     const events = action.type === 'read' ? new Set<EventName>(['action']) : eventsOfAction(action);
     await this.turn({ ...base, action, events }, session);
-    if (action.type === 'leave') {
-      // The user is gone whatever the handlers did: nothing more may be sent with this token.
-      await started.sender.closeChat(chatId, base.chat.mTok);
-    }
     if (action.type === 'dlv' || action.type === 'read') {
       const target: DeliveryState = action.type === 'dlv' ? 'delivered' : 'read';
       for (const mid of (action as { mids: string[] }).mids) {
-        const moved = await started.deliveries.advance(mid, target);
+        const moved = await started.deliveries.advance(chatId, mid, target);
         for (const state of moved?.reached ?? []) {
           await this.deliveryTurn(base, session, action, state === 'delivered' ? 'delivered' : 'read', moved!.record);
         }
         // A read for a message we do not know still fires `read`, once, without the original.
         if (!moved && target === 'read') {
-          const known = await started.deliveries.get(mid);
+          const known = await started.deliveries.get(chatId, mid);
           if (!known) await this.deliveryTurn(base, session, action, 'read', undefined, mid);
         }
       }
@@ -425,7 +467,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       session,
     );
     const outcome: MessageOutcome = failure ?? { code: 200 };
-    await guard.complete(base.chat.id, message.mid, outcome);
+    // A retryable failure gives the claim back, so BBM's retry of this mid runs the handlers again.
+    if (isFinalResult(outcome.code)) await guard.complete(base.chat.id, message.mid, outcome);
+    else await guard.release(base.chat.id, message.mid);
     return outcome;
   }
 
@@ -443,8 +487,10 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       if (session) await session.commit(ctx.session, ctx.sessionCleared);
       return undefined;
     } catch (error) {
+      // No read receipt for a failed message: BBM sends it again, and that turn marks it read.
       await this.reportError(error, ctx);
-      return { code: resultCodeOf(error), error: errorText(error) };
+      const code = resultCodeOf(error);
+      return { code, error: errorText(error, code, this.started?.errorDetail ?? false) };
     }
   }
 
@@ -456,7 +502,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     try {
       await this.errorHandler(error, ctx);
     } catch (handlerError) {
-      ctx.log.error({ err: handlerError, cause: errorText(error) }, 'bot.catch handler failed');
+      ctx.log.error({ err: handlerError, cause: error instanceof Error ? error.message : String(error) }, 'bot.catch handler failed');
     }
   }
 

@@ -3,6 +3,7 @@
  * the latest mTok, the bot's id, the user and the channel.
  */
 import type { ChatCallback } from '../protocol/inbound.js';
+import { ownValue } from '../protocol/primitives.js';
 import type { StateStore } from '../state/store.js';
 import type { ChatTurn } from './chat-order.js';
 import type { Chat, User } from './context.js';
@@ -37,7 +38,7 @@ export class ChatRegistry {
     const key = this.key(callback.chatId);
     const known = turn?.read<ChatRecord>(key);
     const previous = known?.known ? known.value : await this.get(callback.chatId);
-    const info = callback.userInfos[callback.from];
+    const info = ownValue(callback.userInfos, callback.from);
     const user: User = {
       id: callback.from,
       name: info?.name || previous?.user.name || '',

@@ -193,13 +193,21 @@ export class Context<Session = undefined> {
   }
 
   private async sendNow(messages: readonly OutboundMessage[], actions: readonly OutboundAction[]): Promise<SendResult> {
-    const withRead = this.pendingRead.length > 0 ? [readAction(this.pendingRead), ...actions] : actions;
+    const reading = this.pendingRead;
+    const withRead = reading.length > 0 ? [readAction(reading), ...actions] : actions;
     this.pendingRead = [];
     if (messages.length > 0) {
       this.replies++;
       for (const stop of [...this.onReplyCallbacks]) stop();
     }
-    return this.services.send(this.chat, this.user, messages, withRead);
+    try {
+      return await this.services.send(this.chat, this.user, messages, withRead);
+    } catch (error) {
+      // The reply carrying the receipt failed (refused by validation, or gave up): the receipt is
+      // still owed, so the turn's end sends it alone.
+      if (messages.length > 0 && reading.length > 0) this.pendingRead = [...reading, ...this.pendingRead];
+      throw error;
+    }
   }
 }
 

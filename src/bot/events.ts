@@ -3,6 +3,7 @@
  * bot is one action or one message of a callback; its events are the most specific name for it
  * plus the general `message` or `action`.
  */
+import { ownValue } from '../protocol/primitives.js';
 import type {
   DeliveredAction,
   Image,
@@ -86,11 +87,11 @@ const ACTION_EVENTS: Readonly<Record<string, EventName>> = {
 
 /** The events one message fires: its own type's event (or `unknown`) and `message`. */
 export function eventsOfMessage(message: InboundMessage): ReadonlySet<EventName> {
-  return new Set<EventName>([MESSAGE_EVENTS[message.type] ?? 'unknown', 'message']);
+  return new Set<EventName>([ownValue(MESSAGE_EVENTS, message.type) ?? 'unknown', 'message']);
 }
 
 export function eventsOfAction(action: InboundAction): ReadonlySet<EventName> {
-  return new Set<EventName>([ACTION_EVENTS[action.type] ?? 'action:unknown', 'action']);
+  return new Set<EventName>([ownValue(ACTION_EVENTS, action.type) ?? 'action:unknown', 'action']);
 }
 
 /** Parses postback data as a query string; data that is not one gives no params. */

@@ -8,6 +8,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import { BbmError, ValidationError, toFieldIssues, type FieldIssue } from '../protocol/errors.js';
 import { fastSendMessageResult, fastSendRequest, fastSendResponseMessages } from '../protocol/fast.js';
+import { ownValue } from '../protocol/primitives.js';
 import {
   SendMessageResultSchema,
   SendRequestSchema,
@@ -290,7 +291,7 @@ export class ChatClient {
     const from: unknown = input.from;
     body.userInfos =
       typeof from === 'string'
-        ? { ...input.userInfos, [from]: input.userInfos?.[from] ?? { name: this.botName } }
+        ? { ...input.userInfos, [from]: ownValue(input.userInfos, from) ?? { name: this.botName } }
         : { ...input.userInfos };
 
     // The common send, checked by hand with zod's exact result; anything else by zod itself.

@@ -53,3 +53,13 @@ export function isHttpUrl(s: string): boolean {
     return false;
   }
 }
+
+/**
+ * `map[key]` for maps read off the wire (userInfos, type tables): own properties only, so an id
+ * such as `constructor` or `toString` finds nothing rather than a function on Object.prototype.
+ *
+ * @example ownValue(callback.userInfos, callback.from)?.name
+ */
+export function ownValue<T>(map: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return map !== undefined && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
+}

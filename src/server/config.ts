@@ -35,6 +35,14 @@ const httpUrl = z
   .refine(isHttpUrl, 'must be an http(s) URL')
   .transform((s) => s.replace(/\/+$/, ''));
 
+/** An "on"/"off" switch (any case), as a boolean. */
+const onOff = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => v === 'on' || v === 'off', 'must be "on" or "off"')
+  .transform((v) => v === 'on');
+
 const optionalText = z
   .string()
   .trim()
@@ -59,12 +67,8 @@ const EnvSchema = z
       .trim()
       .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'must be the name of a folder under bots/ (letters, digits, - and _)'),
     BOT_NAME: optionalText,
-    BBM_DELIVERY_NOTIFICATIONS: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .refine((v) => v === 'on' || v === 'off', 'must be "on" or "off"')
-      .transform((v) => v === 'on'),
+    BBM_DELIVERY_NOTIFICATIONS: onOff,
+    BBM_ERROR_DETAIL: onOff,
     LOG_LEVEL: z
       .string()
       .trim()
@@ -86,12 +90,7 @@ const EnvSchema = z
     REDIS_PREFIX: z
       .string()
       .regex(/^[^\s*?[\]]{1,100}$/, 'must be 1 to 100 characters without spaces or * ? [ ] (e.g. bbm: or mybot:)'),
-    METRICS: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .refine((v) => v === 'on' || v === 'off', 'must be "on" or "off"')
-      .transform((v) => v === 'on'),
+    METRICS: onOff,
     METRICS_PORT: integer(0, 65535).optional(),
     HEAP_GROWING_PERCENT: integer(0, 400),
   })
@@ -115,7 +114,7 @@ const EnvSchema = z
 /** Every variable the operator can set: the public interface, documented in .env.example. */
 export const CONFIG_VARIABLES = [
   'PORT', 'HOST', 'BBM_SIG_KEY', 'BBM_CLIENT_CREDENTIALS', 'BBM_TOKEN_URL', 'BBM_API_URL', 'BOT', 'BOT_NAME',
-  'BBM_DELIVERY_NOTIFICATIONS', 'LOG_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'WEBHOOK_BODY_LIMIT',
+  'BBM_DELIVERY_NOTIFICATIONS', 'BBM_ERROR_DETAIL', 'LOG_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'WEBHOOK_BODY_LIMIT',
   'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT', 'HEAP_GROWING_PERCENT',
 ] as const;
 
@@ -130,6 +129,8 @@ export interface AppConfig {
   bot: string;
   botName: string | undefined;
   deliveryNotifications: boolean;
+  /** Send handler error texts to BBM in per-message results (BBM_ERROR_DETAIL); off outside `npm run dev`. */
+  errorDetail: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
   tls: { certFile: string; keyFile: string } | undefined;
   webhookBodyLimit: number;
@@ -201,6 +202,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     bot: e.BOT,
     botName: e.BOT_NAME,
     deliveryNotifications: e.BBM_DELIVERY_NOTIFICATIONS,
+    errorDetail: e.BBM_ERROR_DETAIL,
     logLevel: e.LOG_LEVEL as AppConfig['logLevel'],
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,

@@ -159,6 +159,8 @@ async function main(): Promise<void> {
       BBM_TOKEN_URL: emulator.tokenUrl,
       BBM_API_URL: emulator.apiUrl,
       BBM_DELIVERY_NOTIFICATIONS: dn,
+      // The emulator's inspector shows a failed handler's own error text: here it helps.
+      BBM_ERROR_DETAIL: 'on',
       // Blank means "not set" to the bot's configuration: a .env meant for production cannot turn
       // on HTTPS here, where the emulator calls plain http.
       TLS_CERT_FILE: '',

@@ -79,6 +79,7 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
     store,
     logger,
     deliveryNotifications: config.deliveryNotifications,
+    errorDetail: config.errorDetail,
     // A store other instances can see: order callbacks per chat and queue replies across instances.
     shared: store instanceof RedisStore,
     ...(metrics ? { metrics } : {}),

@@ -40,6 +40,11 @@ export interface HarnessOptions {
   logger?: Logger;
   /** The bot's own BBM id. */
   botId?: string;
+  /**
+   * Put a failed handler's own error text in the callback's results (BotRuntime.errorDetail).
+   * Default true here, where the detail helps; production servers send a generic text.
+   */
+  errorDetail?: boolean;
 }
 
 export interface CallbackAnswer {
@@ -109,7 +114,7 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
     logger,
     retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 20, maxRetryTimeMs: 500 },
   });
-  bot.init({ sender: client, store, logger, deliveryNotifications: options.deliveryNotifications ?? false, shared: options.shared ?? false });
+  bot.init({ sender: client, store, logger, deliveryNotifications: options.deliveryNotifications ?? false, shared: options.shared ?? false, errorDetail: options.errorDetail ?? true });
   const server: RunningServer = await startServer({
     port: 0,
     host: '127.0.0.1',

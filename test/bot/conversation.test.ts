@@ -250,13 +250,13 @@ describe('delivery tracking', () => {
     const h = await harness(bot, { deliveryNotifications: true });
     await h.userSays('hi');
     const mid = h.sends.find((s) => s.body.messages)!.mids[0]!;
-    expect(await bot.deliveryState(mid)).toBe('accepted');
+    expect(await bot.deliveryState(h.chatId, mid)).toBe('accepted');
 
     await h.post({ mTok: undefined, actions: [{ type: 'dlv', mids: [mid] }] });
-    expect(await bot.deliveryState(mid)).toBe('delivered');
+    expect(await bot.deliveryState(h.chatId, mid)).toBe('delivered');
     await h.post({ mTok: undefined, actions: [{ type: 'dlv', mids: [mid] }] }); // again: no second event
     await h.post({ mTok: undefined, actions: [{ type: 'read', mids: [mid] }] });
-    expect(await bot.deliveryState(mid)).toBe('read');
+    expect(await bot.deliveryState(h.chatId, mid)).toBe('read');
     await bot.idle(1000);
     expect(events).toEqual([`delivered ${mid} {"type":"text","text":"hello"}`, `read ${mid} text`]);
   });
@@ -306,7 +306,7 @@ describe('delivery tracking', () => {
     await h.userSays('hi');
     await bot.idle(1000);
     expect(events).toEqual(['delivered']);
-    expect(await bot.deliveryState(h.sends[0]!.mids[0]!)).toBe('delivered');
+    expect(await bot.deliveryState(h.chatId, h.sends[0]!.mids[0]!)).toBe('delivered');
   });
 });
 
