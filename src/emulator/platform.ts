@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { toFieldIssues } from '../protocol/errors.js';
 import { OUTBOUND_LIMITS } from '../protocol/limits.js';
 import { SendRequestSchema, type OutboundMessage, type SendRequest } from '../protocol/outbound.js';
-import { codePointLength, isHttpUrl } from '../protocol/primitives.js';
+import { codePointLength, isHttpUrl, ownValue } from '../protocol/primitives.js';
 import { avatarSvg } from './avatar.js';
 import type { CallbackOutcome, CallbackSender } from './callbacks.js';
 import { HttpError } from './errors.js';
@@ -324,7 +324,7 @@ export class Platform {
     if (body.to !== record.view.userId) {
       throw new HttpError(403, 'forbidden', `to must be the BBM id of the user who started this chat (${record.view.userId})`, { field: 'to' });
     }
-    const name = body.userInfos[body.from]?.name;
+    const name = ownValue(body.userInfos, body.from)?.name;
     if (name && name !== this.botNameValue) {
       this.botNameValue = name;
       this.o.onBotNameChange(name);

@@ -6,7 +6,7 @@ import {
   isKnownActionType,
   isKnownMessageType,
 } from '../../src/protocol/inbound.js';
-import { LenientInt } from '../../src/protocol/primitives.js';
+import { LenientInt, ownValue } from '../../src/protocol/primitives.js';
 import { parseCallback } from '../../src/webhook/parse.js';
 import * as S from '../fixtures/spec-samples.js';
 
@@ -147,6 +147,13 @@ describe('lenient parsing', () => {
     for (const bad of [2 ** 53 + 2, 2 ** 53, -(2 ** 53), '9999999999999999', '9007199254740992', '-9007199254740993']) {
       expect(LenientInt.safeParse(bad).success).toBe(false);
     }
+  });
+
+  it('ownValue reads a wire map by its own properties only', () => {
+    const map: Record<string, { name: string }> = { alice: { name: 'Alice' } };
+    expect(ownValue(map, 'alice')).toEqual({ name: 'Alice' });
+    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'bob']) expect(ownValue(map, key)).toBeUndefined();
+    expect(ownValue(undefined, 'alice')).toBeUndefined();
   });
 
   it('a bad integer names its path and says what was expected', () => {
