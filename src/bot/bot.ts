@@ -82,9 +82,13 @@ export interface BotOptions<S = undefined> {
    * answered 200 and their handlers go on in the background. Default 4000 ms; 0 waits forever.
    */
   deadlineMs?: number;
-  /** How often `ctx.withTyping` repeats the typing action. Default 25 s (BBM clears it at 30 s). */
+  /**
+   * @deprecated Ignored: `ctx.withTyping` now follows the spec's outgoing typing rules (a typing
+   * action 5 s after the work starts, then at 40 s, 75 s …), the same ones `TypingRelay` and the
+   * emulator use. Kept so code that sets it still compiles.
+   */
   typingRepeatMs?: number;
-  /** Time source for typing timeouts; injectable for tests. */
+  /** Time source for typing timeouts and `ctx.withTyping`; injectable for tests. */
   clock?: Clock;
 }
 
@@ -247,6 +251,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     const store = runtime.store ?? new MemoryStore();
     const deliveryNotifications = runtime.deliveryNotifications ?? false;
     const logger = runtime.logger ?? pino({ enabled: false });
+    if (this.options.typingRepeatMs !== undefined) {
+      logger.warn('typingRepeatMs is ignored: ctx.withTyping follows the spec typing rules (typing at 5 s, then every 35 s)');
+    }
     this.close();
     const outbox = runtime.shared ? new Outbox(store, runtime.sender, { logger }) : undefined;
     const order = runtime.shared ? new ChatOrder(store) : undefined;
@@ -270,7 +277,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       sessions: this.options.session ? new SessionStore(store, this.options.session as SessionOptions<unknown>) : undefined,
       services: {
         deliveryNotifications,
-        typingRepeatMs: this.options.typingRepeatMs ?? 25_000,
+        clock: this.clock,
         send: (chat, user, messages, actions) => this.sendInto(chat, user, messages, actions),
       },
     };

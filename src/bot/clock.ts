@@ -1,16 +1,2 @@
-/** Time, injectable so tests can drive timers instead of sleeping. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/** Time, injectable so tests can drive timers instead of sleeping (defined in protocol, shared by every layer). */
+export { systemClock, type Clock } from '../protocol/clock.js';

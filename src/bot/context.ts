@@ -7,6 +7,8 @@ import type { SendResult } from '../client/index.js';
 import { image as imageMessage, read as readAction, text as textMessage, typing as typingAction } from '../client/builders.js';
 import type { OutboundAction, OutboundMessage } from '../protocol/outbound.js';
 import type { Avatar, ChatCallback, Image, InboundAction, InboundMessage, PostbackAction } from '../protocol/inbound.js';
+import { OutgoingTypingRules } from '../protocol/typing-rules.js';
+import type { Clock } from './clock.js';
 import { toPostback, type Delivery, type EventName, type Postback } from './events.js';
 import type { TypingStopReason } from './typing-tracker.js';
 
@@ -36,8 +38,8 @@ export type ReplyContent = ReplyItem | readonly ReplyItem[];
 export interface TurnServices {
   send(chat: Chat, user: User, messages: readonly OutboundMessage[], actions: readonly OutboundAction[]): Promise<SendResult>;
   readonly deliveryNotifications: boolean;
-  /** How often `withTyping` repeats the typing action; BBM clears it after 30 s. */
-  readonly typingRepeatMs: number;
+  /** The bot's clock: `withTyping`'s timers run on it (tests pass a FakeClock). */
+  readonly clock: Clock;
 }
 
 export interface TurnInit {
@@ -82,6 +84,10 @@ export class Context<Session = undefined> {
   private replies = 0;
   private postbackCache: Postback | undefined;
   private readonly onReplyCallbacks = new Set<() => void>();
+  /** `withTyping`'s typing, by the spec's outgoing rules; one per turn, so nested or successive calls share rule 1's 30 s. */
+  private typingRules: OutgoingTypingRules | undefined;
+  /** How many `withTyping` works are running: the turn counts as typing while any is. */
+  private typingWorks = 0;
 
   constructor(init: TurnInit) {
     this.callback = init.callback;
@@ -161,29 +167,37 @@ export class Context<Session = undefined> {
   }
 
   /**
-   * Runs slow work while the user sees "is typing…": typing goes out now and again every ~25 s
-   * until the work settles or a reply goes out.
+   * Runs slow work while the user sees "is typing…", by the spec's outgoing typing rules: the work
+   * running is the typing, so a typing action goes out 5 s after it starts, then at 40 s, 75 s …
+   * (30 s after each, another is scheduled with the 5 s delay). Work done within 5 s shows no
+   * typing at all. Nothing is sent once the work settles or a reply goes out; a failed typing
+   * action is logged, never thrown.
+   *
+   * @example const offer = await ctx.withTyping(() => fetchOffer(ctx.text));
    */
   async withTyping<T>(work: () => Promise<T> | T): Promise<T> {
-    let stopped = false;
-    const sendTyping = () => {
-      if (stopped) return;
-      this.typing().catch((err: unknown) => this.log.warn({ err }, 'typing action failed'));
-    };
-    sendTyping();
-    const timer = setInterval(sendTyping, this.services.typingRepeatMs);
-    timer.unref();
-    const stop = () => {
-      stopped = true;
-      clearInterval(timer);
-      this.onReplyCallbacks.delete(stop);
-    };
-    this.onReplyCallbacks.add(stop);
+    const rules = this.typingRules ?? this.startTypingRules();
+    this.typingWorks++;
+    rules.typing();
     try {
       return await work();
     } finally {
-      stop();
+      // The last work settling ends the typing: no timer of the rules fires after this.
+      if (--this.typingWorks === 0) rules.stop();
     }
+  }
+
+  private startTypingRules(): OutgoingTypingRules {
+    const rules = new OutgoingTypingRules({
+      clock: this.services.clock,
+      send: () => this.typing(),
+      onError: (err) => this.log.warn({ err }, 'typing action failed'),
+    });
+    // A reply is the message of rules 2 and 5: a pending typing action is cancelled, and works
+    // still running show no more typing. The turn's end does the same.
+    this.onReplyCallbacks.add(() => rules.messageSent());
+    this.typingRules = rules;
+    return rules;
   }
 
   /** Called by the bot when the turn's handlers finished: a read receipt nobody sent goes out alone. */

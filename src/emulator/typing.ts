@@ -1,71 +1,50 @@
 /**
- * The user's side of typing notifications, following the spec's outgoing rules: a typing action
- * goes out 5 s after the user starts typing, only if none went out in the last 30 s; sending the
- * message first cancels it; after 30 s another is scheduled only if the user is still typing; and
- * a sent message resets the 30 s window.
+ * The web-chat user's side of typing notifications. The spec's outgoing rules themselves live in
+ * src/protocol/typing-rules.ts, shared with the bot's `withTyping` and `TypingRelay`, so the
+ * emulated user types exactly like a bot that follows them: continuous typing sends at 5, 40, 75 s …,
+ * sending the message first cancels, and a sent message resets the 30 s window.
  */
+import { systemClock, type Clock } from '../protocol/clock.js';
+import { OutgoingTypingRules, SPEC_TYPING_RULES, type TypingRuleTimings } from '../protocol/typing-rules.js';
 
-export interface TypingTimings {
-  /** Wait after typing starts before the action is sent. Spec: 5 s. */
-  delayMs: number;
-  /** At most one typing action per window. Spec: 30 s. */
-  windowMs: number;
-  /** A keystroke this recent counts as "currently typing". */
+export interface TypingTimings extends TypingRuleTimings {
+  /** A keystroke this recent counts as "currently typing" (rule 4). */
   activeMs: number;
 }
 
-export const SPEC_TYPING: TypingTimings = { delayMs: 5_000, windowMs: 30_000, activeMs: 3_000 };
+export const SPEC_TYPING: TypingTimings = { ...SPEC_TYPING_RULES, activeMs: 3_000 };
 
 export class OutgoingTyping {
-  private timer: NodeJS.Timeout | undefined;
-  private recheck: NodeJS.Timeout | undefined;
-  private lastSentAt: number | undefined;
-  private lastKeystrokeAt = 0;
+  private readonly rules: OutgoingTypingRules;
 
-  constructor(
-    private readonly send: () => void,
-    private readonly timings: TypingTimings,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(send: () => void, timings: TypingTimings, clock: Clock = systemClock) {
+    this.rules = new OutgoingTypingRules({ clock, send, ...timings });
+  }
 
-  /** The user pressed a key. */
+  /**
+   * The user pressed a key.
+   *
+   * @example record.typing.keystroke();
+   */
   keystroke(): void {
-    this.lastKeystrokeAt = this.now();
-    if (this.timer) return;
-    const since = this.lastSentAt === undefined ? Infinity : this.lastKeystrokeAt - this.lastSentAt;
-    if (since >= this.timings.windowMs) {
-      this.schedule();
-      return;
-    }
-    // Sent recently: look again when the window ends, and only then decide (rule 4).
-    if (!this.recheck) {
-      this.recheck = setTimeout(() => {
-        this.recheck = undefined;
-        if (this.now() - this.lastKeystrokeAt <= this.timings.activeMs) this.schedule();
-      }, this.timings.windowMs - since);
-      this.recheck.unref();
-    }
+    this.rules.typing();
   }
 
-  /** The user sent a message: no typing for it, and the next one starts a fresh window. */
+  /**
+   * The user sent a message: no typing for it, and the next one starts a fresh window.
+   *
+   * @example record.typing.messageSent();
+   */
   messageSent(): void {
-    this.cancel();
-    this.lastSentAt = undefined;
+    this.rules.messageSent();
   }
 
+  /**
+   * The chat ended: no timer fires after this.
+   *
+   * @example record.typing.cancel();
+   */
   cancel(): void {
-    clearTimeout(this.timer);
-    clearTimeout(this.recheck);
-    this.timer = undefined;
-    this.recheck = undefined;
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.lastSentAt = this.now();
-      this.send();
-    }, this.timings.delayMs);
-    this.timer.unref();
+    this.rules.stop();
   }
 }

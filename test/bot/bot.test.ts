@@ -2,12 +2,14 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import {
   ChatClosedError,
+  FakeClock,
   HandlerError,
   buttons,
   createBot,
   postback,
 } from '../../src/index.js';
 import { closeHarnesses, harness } from '../helpers/harnesses.js';
+import { until } from '../helpers/until.js';
 
 afterEach(closeHarnesses);
 
@@ -377,22 +379,39 @@ describe('the context helpers', () => {
     expect(h.sends[0]!.body).toMatchObject({ mType: 'bot', from: '31045128202', to: '100006006205', userInfos: { '31045128202': { name: 'T' } } });
   });
 
-  it('withTyping sends typing now and again until a reply goes out', async () => {
-    const bot = createBot({ name: 'T', typingRepeatMs: 40 });
-    bot.on('text', (ctx) =>
+  it('withTyping follows the spec: no typing for work under 5 s; slow work types at 5 s and 40 s, and not after the reply', async () => {
+    const clock = new FakeClock();
+    const started = deferred();
+    const release = deferred();
+    const bot = createBot({ name: 'T', clock });
+    bot.hears('quick', (ctx) => ctx.withTyping(() => ctx.reply('quick done')));
+    bot.hears('slow please', (ctx) =>
       ctx.withTyping(async () => {
-        await new Promise((r) => setTimeout(r, 150));
+        started.resolve();
+        await release.promise;
         await ctx.reply('done');
-        await new Promise((r) => setTimeout(r, 120));
       }),
     );
     const h = await harness(bot);
-    await h.userSays('slow please');
-    const kinds = h.sends.map((s) => (s.body.messages ? 'message' : (s.body.actions ?? []).map((a) => a.type).join('+')));
-    const replyAt = kinds.indexOf('message');
-    expect(kinds[0]).toBe('typing');
-    expect(kinds.slice(0, replyAt).filter((k) => k === 'typing').length).toBeGreaterThanOrEqual(3);
-    expect(kinds.slice(replyAt + 1)).toEqual([]);
+    const kinds = () => h.sends.map((s) => (s.body.messages ? 'message' : (s.body.actions ?? []).map((a) => a.type).join('+')));
+    const sent = (count: number) => until(() => kinds().length >= count, `${count} sends`);
+
+    await h.userSays('quick');
+    expect(kinds()).toEqual(['message']);
+
+    const answer = h.userSays('slow please');
+    await started.promise;
+    clock.advance(5_000); // rule 1: the first typing action, 5 s after the work started
+    await sent(2);
+    clock.advance(35_000); // rule 4: 30 s later, scheduled again with the 5 s delay: at 40 s
+    await sent(3);
+    clock.advance(34_999); // the next would be at 75 s
+    release.resolve();
+    await answer;
+    await sent(4);
+    clock.advance(300_000);
+    await bot.idle(1000);
+    expect(kinds()).toEqual(['message', 'typing', 'typing', 'message']);
   });
 
   it('bot.send writes later into a known chat with its latest token', async () => {

@@ -196,32 +196,36 @@ describe('outgoing typing for operators (TypingRelay)', () => {
     expect(sent).toEqual([5_000]);
   });
 
-  it('rule 4: after 30 s, resends only while the operator is still typing, exactly at 30 s', () => {
+  it('rule 4: 30 s after the last action, schedules again (5 s) only while the operator is still typing', () => {
     const { clock, sent, r } = relay();
     r.operatorTyping();
     clock.advance(5_000); // first at 5 s
     // Keep typing: a keystroke every 2 s.
-    for (let t = 0; t < 29_000; t += 2_000) {
+    for (let t = 0; t < 34_000; t += 2_000) {
       clock.advance(2_000);
       r.operatorTyping();
     }
-    // now at 35 s: the resend is due at exactly 35 s (5 + 30)
-    expect(sent).toEqual([5_000, 35_000]);
+    // now at 39 s: the window ended at 35 s with the operator typing, so the next is due at 40 s
+    expect(sent).toEqual([5_000]);
+    clock.advance(1_000);
+    expect(sent).toEqual([5_000, 40_000]);
     r.operatorIdle();
     clock.advance(60_000);
-    expect(sent).toEqual([5_000, 35_000]);
+    expect(sent).toEqual([5_000, 40_000]);
   });
 
-  it('rule 4: at 29,999 ms after the last typing action nothing is resent yet', () => {
+  it('rule 4: typing at the end of the window schedules the next action 5 s later, at exactly 40 s', () => {
     const { clock, sent, r } = relay();
     r.operatorTyping();
     clock.advance(5_000);
     clock.advance(29_998);
     r.operatorTyping();
-    clock.advance(1);
+    clock.advance(2); // 35 s: the window ends, the operator is typing: scheduled, not sent
+    expect(sent).toEqual([5_000]);
+    clock.advance(4_999);
     expect(sent).toEqual([5_000]);
     clock.advance(1);
-    expect(sent).toEqual([5_000, 35_000]);
+    expect(sent).toEqual([5_000, 40_000]);
   });
 
   it('rule 5: a sent message resets the 30 s, so the next typing goes out 5 s after it starts', () => {

@@ -1,5 +1,6 @@
 import showcase, { settings } from '../../bots/showcase/index.js';
-import { createTestHarness, type TestHarness } from '../../src/index.js';
+import { FakeClock, createTestHarness, type TestHarness } from '../../src/index.js';
+import { until } from '../helpers/until.js';
 
 describe('the showcase bot', () => {
   let h: TestHarness<typeof showcase extends import('../../src/index.js').Bot<infer S> ? S : never>;
@@ -37,8 +38,8 @@ describe('the showcase bot', () => {
     await h.userSays('Rome');
     const confirmation = h.expectReply(/^Booked: a table for Alice in Rome\. That is booking #1\.$/);
     expect(confirmation.type).toBe('text');
-    // The confirmation was typed: typing went out before it.
-    expect(h.sends.filter((s) => s.chatId === h.chatId).some((s) => s.body.actions?.some((a) => a.type === 'typing'))).toBe(true);
+    // The confirming took under 5 s: withTyping sent no typing action (the spec's 5 s delay).
+    expect(h.sends.filter((s) => s.chatId === h.chatId).some((s) => s.body.actions?.some((a) => a.type === 'typing'))).toBe(false);
 
     const mid = h.sends.at(-1)!.mids[0]!;
     await h.post({ mTok: undefined, actions: [{ type: 'read', mids: [mid] }] });
@@ -46,9 +47,25 @@ describe('the showcase bot', () => {
     h.expectNoReply();
   });
 
-  it('types during slow work, then reports', async () => {
-    await h.userTaps('action=slow');
-    h.expectReply(/^Done: that took/);
+  it('types during slow work, 5 s into it, then reports', async () => {
+    const clock = new FakeClock();
+    const [realClock, realMs] = [settings.clock, settings.slowWorkMs];
+    Object.assign(settings, { clock, slowWorkMs: 8_000 });
+    const typings = () => h.sends.filter((s) => s.chatId === h.chatId && s.body.actions?.some((a) => a.type === 'typing')).length;
+    try {
+      const answer = h.userTaps('action=slow');
+      // The work and withTyping's timer both wait on the fake clock: then move it.
+      await until(() => clock.pendingTimers >= 2, 'the slow work to start');
+      clock.advance(4_999);
+      expect(typings()).toBe(0);
+      clock.advance(1); // 5 s into the work: typing
+      await until(() => typings() === 1, 'the typing action');
+      clock.advance(3_000);
+      await answer;
+    } finally {
+      Object.assign(settings, { clock: realClock, slowWorkMs: realMs });
+    }
+    h.expectReply(/^Done: that took 8\.0 s\./);
     const kinds = h.sends.filter((s) => s.chatId === h.chatId).map((s) => [...(s.body.actions ?? []).map((a) => a.type), ...(s.body.messages ?? []).map((m) => m.type)].join('+'));
     expect(kinds.indexOf('typing')).toBeGreaterThanOrEqual(0);
     expect(kinds.indexOf('typing')).toBeLessThan(kinds.indexOf('text'));

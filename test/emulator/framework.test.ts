@@ -6,6 +6,7 @@ import showcase, { settings } from '../../bots/showcase/index.js';
 import echo from '../../bots/echo/index.js';
 import {
   ChatClient,
+  FakeClock,
   startBotServer,
   startEmulator,
   type Bot,
@@ -15,6 +16,7 @@ import {
   type EmulatorOptions,
   type UserItem,
 } from '../../src/index.js';
+import { until } from '../helpers/until.js';
 import { botConfigFor } from './helpers.js';
 
 interface Running {
@@ -153,10 +155,23 @@ describe('framework bots with the emulator as their platform', () => {
       );
       expect(menu.state).toBe('accepted');
 
-      await r.emu.userTaps(chatId, menu.id, 1).done;
-      await r.emu.waitFor(() => botTexts(r.emu, chatId).some((t) => t.startsWith('Done: that took')), 3000, 'the slow work');
-      const sends = r.emu.traffic(chatId).filter((e) => e.kind === 'api');
-      expect(sends.some((e) => JSON.stringify(e.requestBody).includes('"typing"'))).toBe(true);
+      // The slow work runs on a fake clock: typing goes out 5 s into it (the spec's rules), then the report.
+      const clock = new FakeClock();
+      const [realClock, realMs] = [settings.clock, settings.slowWorkMs];
+      Object.assign(settings, { clock, slowWorkMs: 8_000 });
+      const typed = () => r.emu.traffic(chatId).some((e) => e.kind === 'api' && JSON.stringify(e.requestBody).includes('"typing"'));
+      try {
+        const tap = r.emu.userTaps(chatId, menu.id, 1);
+        await until(() => clock.pendingTimers >= 2, 'the slow work to start');
+        expect(typed()).toBe(false);
+        clock.advance(5_000);
+        await until(typed, 'the typing action');
+        clock.advance(3_000);
+        await tap.done;
+      } finally {
+        Object.assign(settings, { clock: realClock, slowWorkMs: realMs });
+      }
+      await r.emu.waitFor(() => botTexts(r.emu, chatId).some((t) => t.startsWith('Done: that took 8.0 s')), 3000, 'the slow work');
 
       await r.emu.userLeaves(chatId);
       expect(r.emu.chat(chatId).open).toBe(false);
