@@ -60,6 +60,8 @@ export { FakeClock } from './testing/fake-clock.js';
 
 // Conversations
 export { TypingRelay } from './bot/typing-relay.js';
+export { OutgoingTypingRules, SPEC_TYPING_RULES } from './protocol/typing-rules.js';
+export type { OutgoingTypingRulesOptions, TypingRuleTimings } from './protocol/typing-rules.js';
 export type { TypingRelayOptions } from './bot/typing-relay.js';
 export { TypingTracker, TYPING_TIMEOUT_MS } from './bot/typing-tracker.js';
 export type { TypingStopReason } from './bot/typing-tracker.js';
