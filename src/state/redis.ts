@@ -120,11 +120,22 @@ declare module 'ioredis' {
   }
 }
 
-/** The URL as safe to print: a password in it is replaced. */
+/**
+ * The URL as safe to print: scheme, host, port and database kept; the password replaced, and so is
+ * a user name given without one (it may be a password written as `redis://secret@host`); and
+ * every query value replaced, since ioredis takes any option there (`?password=`, `?username=`,
+ * `?sentinelPassword=`...) and none can be told safe. The fragment is dropped.
+ *
+ * @example
+ * redactRedisUrl('redis://bbm:pw@cache:6379/2?password=pw&db=2') // 'redis://bbm:***@cache:6379/2?password=***&db=***'
+ */
 export function redactRedisUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    else if (u.username) u.username = '***';
+    for (const name of new Set(u.searchParams.keys())) u.searchParams.set(name, '***');
+    u.hash = '';
     return u.toString().replace(/\/$/, '');
   } catch {
     return '(unparseable URL)';

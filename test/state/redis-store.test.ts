@@ -67,9 +67,13 @@ describe('RedisStore without a Redis', () => {
     }
   });
 
-  it('redactRedisUrl hides only the password', () => {
+  it('redactRedisUrl hides the password, a lone user name and every query value', () => {
     expect(redactRedisUrl('rediss://default:pw@cache.example.com:6380/2')).toBe('rediss://default:***@cache.example.com:6380/2');
     expect(redactRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactRedisUrl('redis://:pw@h:1')).toBe('redis://:***@h:1');
+    expect(redactRedisUrl('redis://pw@h:1')).toBe('redis://***@h:1');
+    expect(redactRedisUrl('redis://h:1/?password=pw')).toBe('redis://h:1/?password=***');
+    expect(redactRedisUrl('redis://h:1/0?username=u&password=pw&password=again#x')).toBe('redis://h:1/0?username=***&password=***');
   });
 });
 
