@@ -16,7 +16,16 @@ import { codePointLength } from './primitives.js';
 
 type Obj = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+/**
+ * A plain object, as JSON.parse and object literals make. zod also reads enumerable keys a
+ * prototype provides (`Object.create(template)`), which these paths do not, so any other object is
+ * left to zod.
+ */
+const isObject = (v: unknown): v is Obj => {
+  if (v === null || typeof v !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
 
 /** A LenientInt given as a number (numeric strings are left to zod, which coerces them). */
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);

@@ -315,3 +315,21 @@ describe('fast send answers', () => {
     }
   });
 });
+
+// Found by the property suite: zod reads enumerable inherited keys too (a strict object refuses
+// them, a loose one copies them into its output), while the fast paths read own keys only.
+describe('objects whose prototype is not Object.prototype are left to zod', () => {
+  const inheriting = (own: Record<string, unknown>) => Object.assign(Object.create({ polluted: true }) as Record<string, unknown>, own);
+
+  it('a send whose userInfos entry inherits an unknown key: refused by zod, so not accepted by the fast path', () => {
+    const body = { mType: 'bot', chatId: 'c', from: 'b', to: 'u', messages: [{ type: 'text', text: 'hi' }], userInfos: { b: inheriting({ name: 'Bot' }) } };
+    expect(SendRequestSchema.safeParse(body).success).toBe(false);
+    expect(fastSendRequest(body)).toBeUndefined();
+  });
+
+  it('a callback whose userInfos entry inherits a key: zod copies it, the fast path answers nothing', () => {
+    const value = { mType: 'message', chatId: 'c', from: 'u', to: 'b', userInfos: { u: inheriting({ name: 'A' }) } };
+    expect(Object.keys(ChatCallbackSchema.parse(value).userInfos.u!)).toEqual(['name', 'polluted']);
+    expect(fastCallback(value)).toBeUndefined();
+  });
+});
