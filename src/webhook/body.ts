@@ -43,16 +43,13 @@ export function readRawBody(req: HostRequest, limit: number): Promise<BodyResult
     const finish = (result: BodyResult) => {
       if (settled) return;
       settled = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onAbort);
-      req.off('aborted', onAbort);
+      stop();
       resolve(result);
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
       if (received > limit) {
-        // Stop buffering; the response closes the connection so the rest is never read.
+        // Stop buffering; the refusal then discards the rest within bounds (see discardBody).
         req.pause();
         finish({ ok: false, kind: 'too_large', limit });
         return;
@@ -61,10 +58,60 @@ export function readRawBody(req: HostRequest, limit: number): Promise<BodyResult
     };
     const onEnd = () => finish({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received) });
     const onAbort = () => finish({ ok: false, kind: 'aborted' });
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onAbort);
-    req.on('aborted', onAbort);
+    const stop = followBody(req, onData, onEnd, onAbort);
+  });
+}
+
+/** Listens for a body's chunks, its end and its failure; returns the function that stops listening. */
+function followBody(req: IncomingMessage, onData: (chunk: Buffer) => void, onEnd: () => void, onFail: () => void): () => void {
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onFail);
+  req.on('aborted', onFail);
+  return () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onFail);
+    req.off('aborted', onFail);
+  };
+}
+
+/** How much of a refused body is read and thrown away before the connection is cut instead. */
+export interface DrainBounds {
+  /** Bytes read after the refusal. */
+  maxBytes: number;
+  /** Milliseconds waited after the refusal. */
+  maxMs: number;
+}
+
+/** Enough for a sender a few MiB over the limit to finish writing; short enough to cost little. */
+export const DRAIN_BOUNDS: Readonly<DrainBounds> = { maxBytes: 4 * 1024 * 1024, maxMs: 2_000 };
+
+/**
+ * Reads the rest of a request body and drops it. Resolves true when the body ended within
+ * `bounds`, false when it went past them or the client went away: the caller then cuts the
+ * connection. Closing a socket with unread bytes makes the kernel reset it, and a sender still
+ * writing gets EPIPE/ECONNRESET, often before it has read the answer already sent.
+ *
+ * @example
+ * if (!(await discardBody(req))) req.socket.destroy();
+ */
+export function discardBody(req: IncomingMessage, bounds: Readonly<DrainBounds> = DRAIN_BOUNDS): Promise<boolean> {
+  if (req.complete || req.readableEnded) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    let seen = 0;
+    const finish = (ended: boolean) => {
+      clearTimeout(timer);
+      stop();
+      resolve(ended);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > bounds.maxBytes) finish(false);
+    };
+    const timer = setTimeout(() => finish(false), bounds.maxMs);
+    const stop = followBody(req, onData, () => finish(true), () => finish(false));
+    req.resume();
   });
 }
 

@@ -1,7 +1,13 @@
 /**
  * The webhook itself as a plain `(req, res)` function: it runs under `node:http` directly (our
- * server) or inside Express (the router). Order of checks: draining → body (encoding, size) →
- * signature over the exact bytes → JSON and schema → dispatch → 200/207.
+ * server) or inside Express (the router). Order of checks: draining → BBM-Sig present and shaped
+ * like a signature (before any body byte is read, so an unsigned client cannot make us buffer and
+ * HMAC a body) → body (encoding, size) → signature over the exact bytes → JSON and schema →
+ * dispatch → 200/207.
+ *
+ * Refusals made before the body is read (503, 401 on the header, 413, 415) answer at once, then
+ * read and drop the rest of the body within bounds before closing, so the sender reads the status
+ * instead of a reset connection (see refuseUnread).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
@@ -11,8 +17,8 @@ import { readRawBody } from './body.js';
 import type { CallbackDispatcher } from './dispatcher.js';
 import { Lifecycle } from './lifecycle.js';
 import { mergeRejected, parseCallback } from './parse.js';
-import { sendError, sendJson } from './respond.js';
-import { verifySignature } from './signature.js';
+import { refuseUnread, sendError, sendJson } from './respond.js';
+import { isWellFormedSignature, verifySignature } from './signature.js';
 
 export interface WebhookOptions {
   /** Client Sig key(s); several are accepted at once while rotating. */
@@ -43,18 +49,24 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const started = performance.now();
     const receivedAt = Date.now();
     if (lifecycle.draining) {
-      sendError(res, 503, 'shutting_down', 'the server is shutting down; retry later', {}, { 'retry-after': '5', connection: 'close' });
-      return;
+      return refuseUnread(req, res, 503, 'shutting_down', 'the server is shutting down; retry later', { 'retry-after': '5' });
+    }
+    const signature = req.headers['bbm-sig'];
+    if (typeof signature !== 'string') {
+      return refuseUnread(req, res, 401, 'invalid_signature', 'the BBM-Sig header is missing');
+    }
+    if (!isWellFormedSignature(signature)) {
+      return refuseUnread(req, res, 401, 'invalid_signature',
+        'the BBM-Sig header is malformed: expected 44 characters of standard, padded base64');
     }
     const read = await readRawBody(req, limit);
     if (!read.ok) {
       switch (read.kind) {
         case 'too_large':
-          sendError(res, 413, 'body_too_large', `body exceeds the limit of ${read.limit} bytes`, {}, { connection: 'close' });
-          return;
+          return refuseUnread(req, res, 413, 'body_too_large', `body exceeds the limit of ${read.limit} bytes`);
         case 'unsupported_encoding':
-          sendError(res, 415, 'unsupported_encoding', `Content-Encoding '${read.encoding}' is not supported; send the body uncompressed`);
-          return;
+          return refuseUnread(req, res, 415, 'unsupported_encoding',
+            `Content-Encoding '${read.encoding}' is not supported; send the body uncompressed`);
         case 'consumed':
           log.error('webhook body was consumed by another middleware before the BBM webhook router');
           sendError(res, 500, 'raw_body_unavailable',
@@ -66,11 +78,6 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       }
     }
     const body = read.body;
-    const signature = req.headers['bbm-sig'];
-    if (typeof signature !== 'string') {
-      sendError(res, 401, 'invalid_signature', 'the BBM-Sig header is missing');
-      return;
-    }
     if (!verifySignature(body, signature, keys)) {
       sendError(res, 401, 'invalid_signature', 'BBM-Sig does not match the body under any configured key');
       return;

@@ -7,6 +7,19 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** A base64 SHA-256 digest is always 44 characters: 43 alphabet characters and one `=`. */
 const SIGNATURE_LENGTH = 44;
 
+/** The canonical base64 of a 32-byte digest: 43 alphabet characters, then one `=`. */
+const SIGNATURE_SHAPE = /^[A-Za-z0-9+/]{43}=$/;
+
+/**
+ * True when `header` could be a signature at all. The webhook checks this before reading the body,
+ * so a client without a plausible signature cannot make the server buffer and HMAC a body.
+ *
+ * @example isWellFormedSignature(signBody('{}', key)) // true; isWellFormedSignature('abc') // false
+ */
+export function isWellFormedSignature(header: string): boolean {
+  return header.length === SIGNATURE_LENGTH && SIGNATURE_SHAPE.test(header);
+}
+
 /** The `BBM-Sig` value for a body: for tests, curl, tooling and the emulator. */
 export function signBody(body: string | Uint8Array, key: string): string {
   return createHmac('sha256', key).update(body).digest('base64');
