@@ -9,6 +9,7 @@
  * lost learns it at release (the fencing check) and reports it.
  */
 import { randomUUID } from 'node:crypto';
+import { chatKey } from '../state/keys.js';
 import type { StateStore, TicketKeys, TicketLease, TurnWrite } from '../state/store.js';
 
 export interface ChatOrderOptions {
@@ -84,7 +85,8 @@ export class ChatOrder {
   }
 
   private keys(chatId: string): TicketKeys {
-    return { tickets: `order:${chatId}:tickets`, done: `order:${chatId}:done`, lease: `order:${chatId}:lease` };
+    // One hash tag for the three and for the chat's other records, which takeTicket may read along.
+    return { tickets: chatKey('order', chatId, 'tickets'), done: chatKey('order', chatId, 'done'), lease: chatKey('order', chatId, 'lease') };
   }
 
   /**

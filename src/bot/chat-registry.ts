@@ -4,6 +4,7 @@
  */
 import type { ChatCallback } from '../protocol/inbound.js';
 import { ownValue } from '../protocol/primitives.js';
+import { chatKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
 import type { ChatTurn } from './chat-order.js';
 import type { Chat, User } from './context.js';
@@ -23,7 +24,7 @@ export class ChatRegistry {
 
   /** The store key of a chat's record (ChatOrder can read it along with the chat's ticket). */
   key(chatId: string): string {
-    return `chat:${chatId}`;
+    return chatKey('chat', chatId);
   }
 
   get(chatId: string): Promise<ChatRecord | undefined> {

@@ -6,7 +6,7 @@
  */
 import type { MessageResult } from '../client/index.js';
 import type { OutboundMessage } from '../protocol/outbound.js';
-import { storeKey } from '../state/keys.js';
+import { chatKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
 
 export type DeliveryState = 'accepted' | 'delivered' | 'read';
@@ -31,7 +31,7 @@ export class DeliveryTracker {
   ) {}
 
   private key(chatId: string, mid: string): string {
-    return storeKey('sent', chatId, mid);
+    return chatKey('sent', chatId, mid);
   }
 
   /** Records a send's messages; returns those the API already reports delivered (code 200). */

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SendRequest, SendResult } from '../client/index.js';
+import { chatKey, shardOf, storeKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
 import type { Sender } from './bot.js';
 
@@ -40,7 +41,16 @@ function stripOriginal(outcome: JobOutcome): JobOutcome {
   return outcome.ok ? outcome : { ok: false, error: outcome.error };
 }
 
-const CHATS = 'outbox:chats';
+/**
+ * The chats with queued replies, sharded so that on Redis Cluster no one slot carries every send:
+ * a chat goes to `outbox:chats:{sN}` by a hash of its id; the sweep and depth visit all shards.
+ */
+const CHAT_SHARDS = 16;
+const CHATS: readonly string[] = Array.from({ length: CHAT_SHARDS }, (_, s) => `outbox:chats:{s${s}}`);
+
+function chatsKey(chatId: string): string {
+  return CHATS[shardOf(chatId, CHAT_SHARDS)]!;
+}
 
 /** Rebuilds a failed send's error on the instance that waits for it. */
 class RemoteSendError extends Error {
@@ -84,7 +94,7 @@ export class Outbox implements Sender {
     const job: Job = { id: randomUUID(), owner: this.owner, request };
     const outcome = new Promise<JobOutcome>((resolve) => this.waiting.set(job.id, { resolve }));
     await this.store.listPush(this.listKey(request.chatId), job, this.ttlMs);
-    await this.store.setAdd(CHATS, request.chatId, this.ttlMs);
+    await this.store.setAdd(chatsKey(request.chatId), request.chatId, this.ttlMs);
     this.drainSoon(request.chatId);
     const settled = await this.awaitOutcome(job.id, outcome);
     if (settled.ok) return settled.result;
@@ -95,7 +105,13 @@ export class Outbox implements Sender {
   async depth(chatId?: string): Promise<number> {
     if (chatId) return this.store.listLength(this.listKey(chatId));
     let total = 0;
-    for (const id of await this.store.setMembers(CHATS, 1000)) total += await this.store.listLength(this.listKey(id));
+    let budget = 1000;
+    for (const shard of CHATS) {
+      if (budget <= 0) break;
+      const ids = await this.store.setMembers(shard, budget);
+      budget -= ids.length;
+      for (const id of ids) total += await this.store.listLength(this.listKey(id));
+    }
     return total;
   }
 
@@ -105,15 +121,15 @@ export class Outbox implements Sender {
   }
 
   private listKey(chatId: string): string {
-    return `outbox:${chatId}`;
+    return chatKey('outbox', chatId);
   }
 
   private leaseKey(chatId: string): string {
-    return `outbox:${chatId}:lease`;
+    return chatKey('outbox', chatId, 'lease');
   }
 
   private resultKey(jobId: string): string {
-    return `outbox:result:${jobId}`;
+    return storeKey('outbox', 'result', jobId);
   }
 
   /** Our job's outcome: sent by us (local promise), or by another instance (result record). */
@@ -173,7 +189,7 @@ export class Outbox implements Sender {
     }
     // A reply queued between our last look and the release would wait for the sweeper; look once more.
     if ((await this.store.listLength(this.listKey(chatId))) > 0) this.drainSoon(chatId);
-    else await this.store.setRemove(CHATS, chatId);
+    else await this.store.setRemove(chatsKey(chatId), chatId);
   }
 
   private async sendJob(job: Job): Promise<JobOutcome> {
@@ -192,12 +208,14 @@ export class Outbox implements Sender {
   /** Takes over outboxes whose instance stopped attending them. */
   private async sweep(): Promise<void> {
     if (this.closed) return;
-    for (const chatId of await this.store.setMembers(CHATS, 100)) {
-      if ((await this.store.listLength(this.listKey(chatId))) === 0) {
-        await this.store.setRemove(CHATS, chatId);
-        continue;
+    for (const shard of CHATS) {
+      for (const chatId of await this.store.setMembers(shard, 100)) {
+        if ((await this.store.listLength(this.listKey(chatId))) === 0) {
+          await this.store.setRemove(shard, chatId);
+          continue;
+        }
+        this.drainSoon(chatId);
       }
-      this.drainSoon(chatId);
     }
   }
 

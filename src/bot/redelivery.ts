@@ -5,6 +5,7 @@
  * expires with its lease, and the next delivery handles the message.
  */
 import { randomUUID } from 'node:crypto';
+import { chatKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
 
 export interface MessageOutcome {
@@ -41,7 +42,7 @@ export class RedeliveryGuard {
   }
 
   private key(chatId: string, mid: string): string {
-    return `mid:${chatId}:${mid}`;
+    return chatKey('mid', chatId, mid);
   }
 
   /** Claims the message, or returns the result of the delivery that already handled it. */

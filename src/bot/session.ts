@@ -3,6 +3,7 @@
  * from the last saved value and saves its changes only if it succeeds, so a handler that throws
  * leaves the session as it was before its turn. One chat's turns never overlap, so no update is lost.
  */
+import { chatKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
 
 export interface SessionOptions<S> {
@@ -30,7 +31,7 @@ export class SessionStore<S> {
   }
 
   private key(chatId: string): string {
-    return `session:${chatId}`;
+    return chatKey('session', chatId);
   }
 
   async load(chatId: string): Promise<SessionTurns<S>> {

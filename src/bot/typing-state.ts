@@ -4,6 +4,7 @@
  * {@link TypingTracker} only to know when to look again (one timer for all chats); the record in
  * the store decides, and a claim makes the 30 s timeout fire `typingStop` once across instances.
  */
+import { chatKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
 import type { ChatTurn } from './chat-order.js';
 import type { Clock } from './clock.js';
@@ -85,7 +86,7 @@ export class TypingState implements IncomingTyping {
 
   /** The store key of a chat's typing record (ChatOrder can read it along with the chat's ticket). */
   key(chatId: string): string {
-    return `typing:${chatId}`;
+    return chatKey('typing', chatId);
   }
 
   /**

@@ -1,9 +1,11 @@
 /**
  * Chats nothing may be sent to any more: the user left, or the Chat API said the chat is gone.
- * Kept in the StateStore (so several instances can share it) as `closed:<chatId>` → the mTok that
- * was current when it closed. A different mTok for the same chat means the user wrote again, which
+ * Kept in the StateStore (so several instances can share it) as `closed:{<chatId>}` → the mTok that
+ * was current when it closed (the chat id escaped and hash-tagged as every per-chat key is, see
+ * state/keys.ts). A different mTok for the same chat means the user wrote again, which
  * opens the chat anew.
  */
+import { hashTag } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
 
 export interface ClosedChatRecord {
@@ -14,7 +16,7 @@ export interface ClosedChatRecord {
 }
 
 export interface ClosedChatsOptions {
-  /** Key prefix; default `closed:`. */
+  /** Key prefix, put before the chat's hash tag; default `closed:`. Must not contain `{` or `}`. */
   prefix?: string;
   /** How long a closed chat is remembered. Default 7 days. */
   ttlMs?: number;
@@ -30,6 +32,8 @@ export class ClosedChats {
   constructor(store: StateStore, options: ClosedChatsOptions = {}) {
     this.store = store;
     this.prefix = options.prefix ?? 'closed:';
+    // A brace in the prefix would become the key's hash tag in place of the chat id.
+    if (/[{}]/.test(this.prefix)) throw new RangeError(`ClosedChats prefix must not contain { or }, got ${JSON.stringify(this.prefix)}`);
     this.ttlMs = options.ttlMs ?? 7 * 24 * 60 * 60 * 1000;
     this.now = options.now ?? Date.now;
   }
@@ -64,6 +68,6 @@ export class ClosedChats {
   }
 
   private key(chatId: string): string {
-    return this.prefix + chatId;
+    return this.prefix + hashTag(chatId);
   }
 }

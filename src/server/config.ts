@@ -89,6 +89,8 @@ const EnvSchema = z
     ),
     REDIS_PREFIX: z
       .string()
+      // A brace would become the keys' Redis Cluster hash tag in place of the chat id (state/keys.ts).
+      .refine((s) => !/[{}]/.test(s), 'must not contain { or }: on Redis Cluster they would make the prefix the hash tag of every key')
       .regex(/^[^\s*?[\]]{1,100}$/, 'must be 1 to 100 characters without spaces or * ? [ ] (e.g. bbm: or mybot:)'),
     METRICS: onOff,
     METRICS_PORT: integer(0, 65535).optional(),

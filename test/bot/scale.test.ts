@@ -6,6 +6,7 @@ import { ChatOrder } from '../../src/bot/chat-order.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import type { Sender } from '../../src/bot/bot.js';
 import { createBot, MemoryStore, type SendRequest, type SendResult } from '../../src/index.js';
+import { chatKey } from '../../src/state/keys.js';
 import { closeHarnesses, harness } from '../helpers/harnesses.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -79,19 +80,19 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
     const lost: Error[] = [];
     order.onLeaseLost = (e) => lost.push(e);
     // Tickets 1 and 2 are taken elsewhere; this arrival gets ticket 3 and waits.
-    await store.increment('order:c:tickets', 60_000);
-    await store.increment('order:c:tickets', 60_000);
+    await store.increment(chatKey('order', 'c', 'tickets'), 60_000);
+    await store.increment(chatKey('order', 'c', 'tickets'), 60_000);
     let leaseSeen: unknown;
     const waiting = order.run('c', async () => {
-      leaseSeen = await store.get('order:c:lease');
+      leaseSeen = await store.get(chatKey('order', 'c', 'lease'));
     });
     await sleep(10);
     // Meanwhile ticket 3 is skipped as stalled and ticket 4 runs, holding the lease.
-    await store.set('order:c:done', 3, 60_000);
-    await store.set('order:c:lease', { ticket: 4, owner: 'other' }, 60_000);
+    await store.set(chatKey('order', 'c', 'done'), 3, 60_000);
+    await store.set(chatKey('order', 'c', 'lease'), { ticket: 4, owner: 'other' }, 60_000);
     await waiting;
     expect(leaseSeen).toEqual({ ticket: 4, owner: 'other' });
-    expect(await store.get('order:c:lease')).toEqual({ ticket: 4, owner: 'other' });
+    expect(await store.get(chatKey('order', 'c', 'lease'))).toEqual({ ticket: 4, owner: 'other' });
     expect(lost).toHaveLength(1);
   });
 
@@ -120,8 +121,8 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
     const store = new MemoryStore();
     const order = new ChatOrder(store, { leaseMs: 100, pollMs: 5 });
     // A dead instance: took ticket 1, never started.
-    await store.setIfAbsent('order:c:done', 0, 60_000);
-    await store.increment('order:c:tickets', 60_000);
+    await store.setIfAbsent(chatKey('order', 'c', 'done'), 0, 60_000);
+    await store.increment(chatKey('order', 'c', 'tickets'), 60_000);
     const started = Date.now();
     let ran = false;
     await order.run('c', async () => {
@@ -135,9 +136,9 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
   it('moves on when a holder’s lease lapses (killed mid-turn)', async () => {
     const store = new MemoryStore();
     const order = new ChatOrder(store, { leaseMs: 80, pollMs: 5 });
-    await store.setIfAbsent('order:c:done', 0, 60_000);
-    await store.increment('order:c:tickets', 60_000);
-    await store.set('order:c:lease', { ticket: 1, owner: 'dead' }, 80); // expires, never renewed
+    await store.setIfAbsent(chatKey('order', 'c', 'done'), 0, 60_000);
+    await store.increment(chatKey('order', 'c', 'tickets'), 60_000);
+    await store.set(chatKey('order', 'c', 'lease'), { ticket: 1, owner: 'dead' }, 80); // expires, never renewed
     let ran = false;
     await order.run('c', async () => {
       ran = true;
@@ -209,7 +210,7 @@ describe('Outbox: durable replies', () => {
     await sleep(30);
     await dying.close(); // the instance is gone: no sweeps, its lease is no longer renewed...
     // ...but a renewal timer might still be running in this process; the store is what matters:
-    await store.delete('outbox:c:lease');
+    await store.delete(chatKey('outbox', 'c', 'lease'));
     const third = survivor.send(req('c', 'third'));
     await third;
     expect(survivorSender.sent).toEqual(['first', 'second', 'third']);

@@ -7,16 +7,20 @@ describe('ClosedChats registry', () => {
   let clock = 1_000_000;
   const now = () => clock;
 
+  it('refuses a key prefix with a brace (it would be the Redis Cluster hash tag)', () => {
+    expect(() => new ClosedChats(new MemoryStore(), { prefix: 'closed{x}:' })).toThrow(/must not contain \{ or \}/);
+  });
+
   it('closes a chat for one mTok; another mTok opens it again', async () => {
     const store = new MemoryStore({ now });
     const closed = new ClosedChats(store, { now, ttlMs: 1000 });
     await closed.close('c1', 'tok-a');
-    expect(await store.get('closed:c1')).toEqual({ mTok: 'tok-a', closedAt: 1_000_000, reason: 'left' });
+    expect(await store.get('closed:{c1}')).toEqual({ mTok: 'tok-a', closedAt: 1_000_000, reason: 'left' });
     expect(await closed.isClosed('c1', 'tok-a')).toBe(true);
     expect(await closed.isClosed('c2', 'tok-a')).toBe(false);
     expect(await closed.isClosed('c1', 'tok-b')).toBe(false);
     // The newer token removed the record: the old one is not refused by the registry any more.
-    expect(await store.get('closed:c1')).toBeUndefined();
+    expect(await store.get('closed:{c1}')).toBeUndefined();
   });
 
   it('closed without a token: every token refused until reopened with a new one', async () => {
@@ -90,7 +94,7 @@ describe('ChatClient leave guard', () => {
     expect(api.tokenRequests).toHaveLength(0);
     expect(api.chatRequests).toHaveLength(0);
     // Through the store given to the client.
-    expect(await store.get('closed:chat-1')).toMatchObject({ mTok: 'tok-a', reason: 'left' });
+    expect(await store.get('closed:{chat-1}')).toMatchObject({ mTok: 'tok-a', reason: 'left' });
   });
 
   it('a newer mTok (the user wrote again) opens the chat again', async () => {
@@ -117,7 +121,7 @@ describe('ChatClient leave guard', () => {
 
     await expect(client.send(input())).rejects.toBeInstanceOf(ChatClosedError);
     expect(api.chatRequests).toHaveLength(1);
-    expect(await store.get('closed:chat-1')).toMatchObject({ mTok: 'tok-a', reason: 'not-found' });
+    expect(await store.get('closed:{chat-1}')).toMatchObject({ mTok: 'tok-a', reason: 'not-found' });
 
     // Other chats are unaffected, and a new token for this one opens it.
     expect((await client.send(input({ chatId: 'chat-2' }))).ok).toBe(true);

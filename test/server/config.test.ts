@@ -142,6 +142,7 @@ describe('loadConfig', () => {
     ['REDIS_PREFIX', 'has space:'],
     ['REDIS_PREFIX', 'glob*:'],
     ['REDIS_PREFIX', 'x'.repeat(101)],
+    ['REDIS_PREFIX', 'my{bot}:'],
     ['METRICS', 'yes'],
     ['METRICS_PORT', 'nine'],
     ['METRICS_PORT', '70000'],
