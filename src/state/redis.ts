@@ -3,10 +3,23 @@
  * MemoryStore (the reference): values are JSON text, every write carries a TTL in milliseconds,
  * and the compare-and-* operations compare that text. Everything that reads and then writes runs
  * as one Lua script or one MULTI, so two instances racing on a key see one winner.
+ *
+ * The same store runs on one Redis server or on a Redis Cluster (the client is either): every
+ * script and MULTI touches the keys of one chat, which keys.ts puts in one hash slot.
  */
-import { Redis, type RedisOptions, type Result } from 'ioredis';
+import { Redis, type Cluster, type Result } from 'ioredis';
 import type { Logger } from 'pino';
 import { BbmError } from '../protocol/errors.js';
+import {
+  answersPing,
+  connectCluster,
+  connectionOptions,
+  messageOf,
+  parseClusterNodes,
+  RedisConnectError,
+  type ClusterNode,
+  type ConnectionTuning,
+} from './redis-connection.js';
 import { ticketLeaseJson, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
 
 /** A Redis operation failed (connection lost, timed out, refused by the server). */
@@ -16,27 +29,15 @@ export class RedisStoreError extends BbmError {
   }
 }
 
-/** Redis did not answer at startup: the URL is wrong or the server is down. Names REDIS_URL. */
-export class RedisConnectError extends BbmError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('REDIS_UNAVAILABLE', message, { ...options, field: 'REDIS_URL' });
-  }
-}
+export { RedisConnectError, type ClusterNode } from './redis-connection.js';
 
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends ConnectionTuning {
   /** redis:// or rediss:// URL; ignored when `client` is given. Default redis://127.0.0.1:6379. */
   url?: string;
-  /** A connection to use instead of opening one; `close()` then leaves it open. */
-  client?: Redis;
-  /** Put in front of every key, so several bots (or tests) can share a database. Default `bbm:`. */
+  /** A connection (to one server or a cluster) to use instead of opening one; `close()` then leaves it open. */
+  client?: Redis | Cluster;
+  /** Put in front of every key, so several bots (or tests) can share a database. Default `bbm:`. No `{` or `}`. */
   prefix?: string;
-  /** Longest wait for a TCP connection to Redis. Default 3 s. */
-  connectTimeoutMs?: number;
-  /**
-   * Longest wait for any one command, queued time included: a Redis that is down or stuck makes
-   * the operation fail with RedisStoreError instead of holding a callback forever. Default 5 s.
-   */
-  commandTimeoutMs?: number;
   /** Connection lost / restored are logged here. */
   logger?: Logger;
 }
@@ -156,15 +157,6 @@ function encode(value: unknown): string {
   return json;
 }
 
-/**
- * An error's message. Not `instanceof Error`: errors from node's sockets can come from another
- * realm (jest's VM), and String(err) would then prefix "Error: ".
- */
-function messageOf(err: unknown): string {
-  const message = (err as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && message !== '' ? message : String(err);
-}
-
 function decode<T>(json: string): T {
   try {
     return JSON.parse(json) as T;
@@ -179,33 +171,13 @@ function failed(op: string, err: unknown): unknown {
   return new RedisStoreError(`redis ${op} failed: ${messageOf(err)}`, { cause: err });
 }
 
-/** The options every connection the store opens gets: fail fast when Redis is away, reconnect forever. */
-function connectionOptions(options: RedisStoreOptions): RedisOptions {
-  return {
-    connectTimeout: options.connectTimeoutMs ?? 3_000,
-    commandTimeout: options.commandTimeoutMs ?? 5_000,
-    // Commands issued while reconnecting are queued (a short blip goes unnoticed) but fail after two
-    // reconnection attempts instead of piling up; commandTimeout bounds the wait either way.
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: 2,
-    // A running server keeps trying (Redis restarts, fail-overs); backoff capped at 2 s.
-    retryStrategy: (times) => Math.min(times * 100, 2_000),
-    connectionName: 'bbm-bot',
-    // Commands issued in the same tick (many callbacks at once) go out in one write: far fewer
-    // syscalls and packets under load, the same results.
-    enableAutoPipelining: true,
-    // How long a disconnect waits for the socket to close; ioredis keeps a (non-unref'd) timer this
-    // long even for a socket already gone, which would hold up the process exit. Default 2 s.
-    disconnectTimeout: 500,
-  };
-}
-
 /** Marks a client `connect()` opened: the store owns it although it came in as `client`. Not exported. */
 const OWNS_CLIENT = Symbol('ownsClient');
 type InternalOptions = RedisStoreOptions & { [OWNS_CLIENT]?: boolean };
 
 export class RedisStore implements StateStore {
-  readonly client: Redis;
+  /** The connection: to one server, or to a cluster (REDIS_CLUSTER_NODES). */
+  readonly client: Redis | Cluster;
   readonly prefix: string;
   private readonly ownClient: boolean;
   private readonly logger: Logger | undefined;
@@ -214,6 +186,8 @@ export class RedisStore implements StateStore {
 
   constructor(options: RedisStoreOptions = {}) {
     this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    // A brace in the prefix would be every key's hash tag: one slot for the whole bot on a cluster.
+    if (/[{}]/.test(this.prefix)) throw new RangeError(`RedisStore prefix must not contain { or }, got ${JSON.stringify(this.prefix)}`);
     this.logger = options.logger;
     if (options.client) {
       this.client = options.client;
@@ -242,33 +216,33 @@ export class RedisStore implements StateStore {
     } catch (err) {
       throw new RedisConnectError(`REDIS_URL ${shown} cannot be used: ${messageOf(err)}`, { cause: err });
     }
-    // The socket error (ECONNREFUSED, ENOTFOUND, NOAUTH...) says more than the rejection's
-    // "Connection is closed", so keep it; a listener also stops ioredis printing it.
-    let socketError: Error | undefined;
-    const swallow = (err: Error): void => {
-      socketError ??= err;
-    };
-    client.on('error', swallow);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client.connect().then(() => client.ping()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      await answersPing(client, timeoutMs);
     } catch (err) {
-      // A client that already ended has no socket left; disconnecting it would only start a timer.
-      if (client.status !== 'end') client.disconnect();
-      const cause = socketError ?? err;
-      const reason = messageOf(cause);
-      throw new RedisConnectError(`REDIS_URL ${shown} does not answer: ${reason}`, { cause });
-    } finally {
-      clearTimeout(timer);
-      client.off('error', swallow);
+      throw new RedisConnectError(`REDIS_URL ${shown} does not answer: ${messageOf(err)}`, { cause: err });
     }
     // Connected: from now on lost connections are retried for as long as the process runs.
     client.options.retryStrategy = connectionOptions(options).retryStrategy;
+    const internal: InternalOptions = { ...options, client, [OWNS_CLIENT]: true };
+    return new RedisStore(internal);
+  }
+
+  /**
+   * Opens a store on a Redis Cluster and resolves once it answers; rejects with a RedisConnectError
+   * naming REDIS_CLUSTER_NODES when no seed node does within the connect timeout. The other nodes
+   * are found from the seeds; the store is used as one opened with {@link connect}.
+   *
+   * @example
+   * const store = await RedisStore.connectCluster('10.0.0.1:7000,10.0.0.2:7000', { prefix: 'mybot:' });
+   */
+  static async connectCluster(nodes: string | readonly ClusterNode[], options: Omit<RedisStoreOptions, 'url' | 'client'> = {}): Promise<RedisStore> {
+    let seeds: readonly ClusterNode[];
+    try {
+      seeds = typeof nodes === 'string' ? parseClusterNodes(nodes) : nodes;
+    } catch (err) {
+      throw new RedisConnectError(`REDIS_CLUSTER_NODES ${messageOf(err)}`, { cause: err, field: 'REDIS_CLUSTER_NODES' });
+    }
+    const client = await connectCluster(seeds, options);
     const internal: InternalOptions = { ...options, client, [OWNS_CLIENT]: true };
     return new RedisStore(internal);
   }

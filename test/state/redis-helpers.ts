@@ -3,23 +3,18 @@
  * prefix per test that is deleted afterwards, so tests never see each other's keys.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** One quick attempt: no reconnection loop, no offline queue. */
-export async function redisReachable(url = REDIS_URL): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    connectTimeout: 1_000,
-    retryStrategy: () => null,
-  });
+const PROBE = { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1_000, retryStrategy: () => null };
+
+async function probeAnswers(probe: Redis, check: (connected: Redis) => Promise<boolean>): Promise<boolean> {
   probe.on('error', () => {});
   try {
     await probe.connect();
-    return (await probe.ping()) === 'PONG';
+    return await check(probe);
   } catch {
     return false;
   } finally {
@@ -27,15 +22,23 @@ export async function redisReachable(url = REDIS_URL): Promise<boolean> {
   }
 }
 
+export function redisReachable(url = REDIS_URL): Promise<boolean> {
+  return probeAnswers(new Redis(url, PROBE), async (probe) => (await probe.ping()) === 'PONG');
+}
+
 /**
- * Whether the Redis tests run: they fail in CI when Redis is missing (the CI script starts one),
- * and are skipped with a warning on a developer machine without it.
+ * Whether a group of tests runs: it fails in CI when its server is missing (the CI script starts
+ * one), and is skipped with a warning on a developer machine without it.
  */
-export async function redisForTests(what: string): Promise<boolean> {
-  if (await redisReachable()) return true;
-  if (process.env.CI) throw new Error(`${what}: Redis is required in CI and does not answer at ${REDIS_URL}`);
-  console.warn(`skipping ${what}: no Redis answers at ${REDIS_URL} (set REDIS_URL or start redis-server)`);
+async function requiredForTests(what: string, up: boolean, missing: string, hint: string): Promise<boolean> {
+  if (up) return true;
+  if (process.env.CI) throw new Error(`${what}: ${missing} is required in CI and does not answer`);
+  console.warn(`skipping ${what}: ${missing} does not answer (${hint})`);
   return false;
+}
+
+export async function redisForTests(what: string): Promise<boolean> {
+  return requiredForTests(what, await redisReachable(), `Redis at ${REDIS_URL}`, 'set REDIS_URL or start redis-server');
 }
 
 export function randomPrefix(tag: string): string {
@@ -58,4 +61,36 @@ export async function keysUnder(client: Redis, prefix: string): Promise<string[]
 export async function deleteKeysUnder(client: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(client, prefix);
   if (keys.length > 0) await client.del(...keys);
+}
+
+/** The seed nodes of the test cluster (`.ci/redis-cluster.sh start`), as REDIS_CLUSTER_NODES is written. */
+export const REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES ?? '127.0.0.1:7000';
+
+export function clusterSeeds(nodes = REDIS_CLUSTER_NODES): { host: string; port: number }[] {
+  return nodes.split(',').map((entry) => {
+    const colon = entry.lastIndexOf(':');
+    return { host: entry.slice(0, colon).trim(), port: Number(entry.slice(colon + 1)) };
+  });
+}
+
+/** Whether a cluster answers with every slot served (one quick attempt). */
+export async function clusterReachable(nodes = REDIS_CLUSTER_NODES): Promise<boolean> {
+  const [seed] = clusterSeeds(nodes);
+  if (!seed) return false;
+  return probeAnswers(new Redis(seed.port, seed.host, PROBE), async (probe) => /^cluster_state:ok/m.test(String(await probe.call('CLUSTER', 'INFO'))));
+}
+
+/** As redisForTests, for the cluster: a failure in CI, a skip with a warning elsewhere. */
+export async function clusterForTests(what: string): Promise<boolean> {
+  return requiredForTests(what, await clusterReachable(), `a Redis Cluster at ${REDIS_CLUSTER_NODES}`, 'run .ci/redis-cluster.sh start or set REDIS_CLUSTER_NODES');
+}
+
+/**
+ * Deletes every key under `prefix` on a cluster: SCAN visits one node only, so every master is
+ * scanned, and keys are deleted one by one (they are in different slots).
+ */
+export async function deleteClusterKeysUnder(cluster: Cluster, prefix: string): Promise<void> {
+  for (const master of cluster.nodes('master')) {
+    for (const key of await keysUnder(master, prefix)) await cluster.del(key);
+  }
 }

@@ -1,15 +1,26 @@
 /**
- * The StateStore contract, run unchanged against MemoryStore (the reference) and RedisStore, so
- * the bot behaves the same on one instance and on many. Each Redis test writes under its own
- * random prefix and deletes it afterwards.
+ * The StateStore contract, run unchanged against MemoryStore (the reference), RedisStore on one
+ * server and RedisStore on a Redis Cluster, so the bot behaves the same on one instance and on
+ * many. Each Redis test writes under its own random prefix and deletes it afterwards. The keys of
+ * one multi-key step share a hash tag (`{c}`), as the bot's do (state/keys.ts).
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from '../../src/state/memory.js';
 import { RedisStore } from '../../src/state/redis.js';
 import { ticketLeaseJson, type StateStore } from '../../src/state/store.js';
-import { deleteKeysUnder, keysUnder, randomPrefix, REDIS_URL, redisForTests } from './redis-helpers.js';
+import {
+  clusterForTests,
+  clusterSeeds,
+  deleteClusterKeysUnder,
+  deleteKeysUnder,
+  keysUnder,
+  randomPrefix,
+  REDIS_URL,
+  redisForTests,
+} from './redis-helpers.js';
 
 const redisUp = await redisForTests('the RedisStore contract tests');
+const clusterUp = await clusterForTests('the RedisStore contract tests on a cluster');
 
 /** Short TTLs keep the expiry tests fast; waits are bounded so a broken expiry fails, not hangs. */
 const SHORT_TTL = 80;
@@ -60,12 +71,30 @@ function redisSubject(): Subject {
   };
 }
 
+/** The cluster's subject: one cluster connection for all tests, cleaned up on every master. */
+let cluster: Cluster | undefined;
+function clusterSubject(): Subject {
+  let prefix: string | undefined;
+  return {
+    open: async () => {
+      cluster ??= new Cluster(clusterSeeds(), { redisOptions: { maxRetriesPerRequest: 1 } });
+      prefix = randomPrefix('cluster');
+      return new RedisStore({ client: cluster, prefix });
+    },
+    cleanup: async () => {
+      if (cluster && prefix) await deleteClusterKeysUnder(cluster, prefix);
+    },
+  };
+}
+
 afterAll(async () => {
   await admin?.quit();
+  await cluster?.quit();
 });
 
 const subjects: [string, () => Subject][] = [['MemoryStore', memorySubject]];
 if (redisUp) subjects.push(['RedisStore', redisSubject]);
+if (clusterUp) subjects.push(['RedisStore on a cluster', clusterSubject]);
 
 describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
   const subject = makeSubject();
@@ -323,9 +352,9 @@ describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
     });
 
     it('reads keys along with the ticket when asked (undefined where absent)', async () => {
-      await store.set('record', { name: 'Ada' }, LONG_TTL);
-      await store.set('typing', { at: 5 }, LONG_TTL);
-      expect(await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL, ['record', 'missing', 'typing'])).toEqual({
+      await store.set('record:{c}', { name: 'Ada' }, LONG_TTL);
+      await store.set('typing:{c}', { at: 5 }, LONG_TTL);
+      expect(await store.takeTicket(keys, 'o', LONG_TTL, LONG_TTL, ['record:{c}', 'missing:{c}', 'typing:{c}'])).toEqual({
         ticket: 1,
         done: 0,
         holding: true,
@@ -337,16 +366,16 @@ describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
     it('endTurn stores the turn’s deferred writes with their TTLs, even for a skipped turn', async () => {
       await store.takeTicket(keys, 'owner-a', LONG_TTL, LONG_TTL);
       const writes = [
-        { key: 'w:1', value: { n: 1 }, ttlMs: LONG_TTL },
-        { key: 'w:2', value: 'two', ttlMs: SHORT_TTL },
+        { key: 'w:{c}:1', value: { n: 1 }, ttlMs: LONG_TTL },
+        { key: 'w:{c}:2', value: 'two', ttlMs: SHORT_TTL },
       ];
       expect(await store.endTurn(keys, 1, 'owner-a', LONG_TTL, writes)).toBe(true);
-      expect(await store.get('w:1')).toEqual({ n: 1 });
-      expect(await store.get('w:2')).toBe('two');
-      await eventually(async () => (await store.get('w:2')) === undefined);
-      expect(await store.endTurn(keys, 7, 'owner-a', LONG_TTL, [{ key: 'w:3', value: 3, ttlMs: LONG_TTL }])).toBe(false);
-      expect(await store.get('w:3')).toBe(3);
-      await expect(store.endTurn(keys, 8, 'owner-a', LONG_TTL, [{ key: 'w:4', value: 4, ttlMs: 0 }])).rejects.toThrow(RangeError);
+      expect(await store.get('w:{c}:1')).toEqual({ n: 1 });
+      expect(await store.get('w:{c}:2')).toBe('two');
+      await eventually(async () => (await store.get('w:{c}:2')) === undefined);
+      expect(await store.endTurn(keys, 7, 'owner-a', LONG_TTL, [{ key: 'w:{c}:3', value: 3, ttlMs: LONG_TTL }])).toBe(false);
+      expect(await store.get('w:{c}:3')).toBe(3);
+      await expect(store.endTurn(keys, 8, 'owner-a', LONG_TTL, [{ key: 'w:{c}:4', value: 4, ttlMs: 0 }])).rejects.toThrow(RangeError);
     });
 
     it('refuses an owner that would need escaping', async () => {
