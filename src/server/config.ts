@@ -10,6 +10,7 @@ import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { isHttpUrl } from '../protocol/primitives.js';
 import { BbmError } from '../protocol/errors.js';
+import { parseClusterNodes, type ClusterNode } from '../state/redis-connection.js';
 import { parseByteSize } from '../webhook/body.js';
 import { parseKeyList } from '../webhook/signature.js';
 
@@ -87,6 +88,15 @@ const EnvSchema = z
       (s) => s === undefined || /^rediss?:\/\//.test(s),
       'must be a redis:// or rediss:// URL',
     ),
+    REDIS_CLUSTER_NODES: optionalText.transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      try {
+        return parseClusterNodes(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     REDIS_PREFIX: z
       .string()
       // A brace would become the keys' Redis Cluster hash tag in place of the chat id (state/keys.ts).
@@ -107,6 +117,9 @@ const EnvSchema = z
     if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
       ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (leave it blank to serve /metrics on PORT)' });
     }
+    if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_NODES !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'and REDIS_URL are both set: use REDIS_URL for one Redis server or REDIS_CLUSTER_NODES for a Redis Cluster, not both' });
+    }
     if ((env.BBM_CLIENT_CREDENTIALS === undefined) !== (env.BBM_TOKEN_URL === undefined)) {
       const missing = env.BBM_CLIENT_CREDENTIALS === undefined ? 'BBM_CLIENT_CREDENTIALS' : 'BBM_TOKEN_URL';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set too: sending needs both BBM_CLIENT_CREDENTIALS and BBM_TOKEN_URL' });
@@ -117,7 +130,7 @@ const EnvSchema = z
 export const CONFIG_VARIABLES = [
   'PORT', 'HOST', 'BBM_SIG_KEY', 'BBM_CLIENT_CREDENTIALS', 'BBM_TOKEN_URL', 'BBM_API_URL', 'BOT', 'BOT_NAME',
   'BBM_DELIVERY_NOTIFICATIONS', 'BBM_ERROR_DETAIL', 'LOG_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'WEBHOOK_BODY_LIMIT',
-  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT', 'HEAP_GROWING_PERCENT',
+  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT', 'HEAP_GROWING_PERCENT',
 ] as const;
 
 export interface AppConfig {
@@ -138,6 +151,8 @@ export interface AppConfig {
   webhookBodyLimit: number;
   shutdownTimeoutMs: number;
   redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); never set together with `redisUrl`. */
+  redisClusterNodes: ClusterNode[] | undefined;
   /** Put in front of every Redis key (REDIS_PREFIX), so several bots can share one Redis. */
   redisPrefix: string;
   /** Whether GET /metrics is served (METRICS). */
@@ -210,6 +225,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
     redisPrefix: e.REDIS_PREFIX,
     metrics: e.METRICS,
     metricsPort: e.METRICS_PORT,

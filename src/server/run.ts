@@ -20,7 +20,7 @@ export interface BotServer<S = unknown> extends RunningServer {
   config: AppConfig;
   bot: Bot<S>;
   logger: Logger;
-  /** The state store in use: the one passed in, a RedisStore (REDIS_URL), or a MemoryStore. */
+  /** The state store in use: the one passed in, a RedisStore (REDIS_URL or REDIS_CLUSTER_NODES), or a MemoryStore. */
   store: StateStore;
   /** The process's metrics; undefined with METRICS=off. */
   metrics: Metrics | undefined;
@@ -52,12 +52,17 @@ export interface StartBotServerOptions<S> {
 export async function startBotServer<S>(options: StartBotServerOptions<S>): Promise<BotServer<S>> {
   const { config, bot } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  // Redis first: a REDIS_URL that does not answer stops startup (RedisConnectError naming it)
-  // before anything listens, instead of failing every callback later.
+  // Redis first: a REDIS_URL or REDIS_CLUSTER_NODES that does not answer stops startup
+  // (RedisConnectError naming it) before anything listens, instead of failing every callback later.
+  const redisOptions = { prefix: config.redisPrefix, logger: logger.child({ component: 'redis' }) };
   const redis =
-    options.store === undefined && config.redisUrl !== undefined
-      ? await RedisStore.connect(config.redisUrl, { prefix: config.redisPrefix, logger: logger.child({ component: 'redis' }) })
-      : undefined;
+    options.store !== undefined
+      ? undefined
+      : config.redisClusterNodes !== undefined
+        ? await RedisStore.connectCluster(config.redisClusterNodes, redisOptions)
+        : config.redisUrl !== undefined
+          ? await RedisStore.connect(config.redisUrl, redisOptions)
+          : undefined;
   const store = options.store ?? redis ?? new MemoryStore();
   const metrics = config.metrics ? new Metrics({ logger: logger.child({ component: 'metrics' }) }) : undefined;
   const client = config.credentials
@@ -158,7 +163,7 @@ export async function runFromEnvironment(): Promise<BotServer> {
       bot: config.bot,
       https: config.tls !== undefined,
       sending: config.credentials !== undefined,
-      state: running.store instanceof RedisStore ? 'redis' : 'memory',
+      state: running.store instanceof RedisStore ? (config.redisClusterNodes ? 'redis cluster' : 'redis') : 'memory',
       metrics: running.metricsUrl,
       heapGrowingPercent: heap.percent === undefined ? 'v8 default' : `${heap.percent} once the old generation holds ${LARGE_HEAP_BYTES / 1024 / 1024} MB`,
     },

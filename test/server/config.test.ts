@@ -143,6 +143,8 @@ describe('loadConfig', () => {
     ['REDIS_PREFIX', 'glob*:'],
     ['REDIS_PREFIX', 'x'.repeat(101)],
     ['REDIS_PREFIX', 'my{bot}:'],
+    ['REDIS_CLUSTER_NODES', 'redis://10.0.0.1:7000'],
+    ['REDIS_CLUSTER_NODES', '10.0.0.1:7000,10.0.0.2'],
     ['METRICS', 'yes'],
     ['METRICS_PORT', 'nine'],
     ['METRICS_PORT', '70000'],
@@ -161,6 +163,22 @@ describe('loadConfig', () => {
     expect(err.field).toBe(variable);
     expect(err.message.startsWith(`${variable} `)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('REDIS_URL and REDIS_CLUSTER_NODES together are one line naming both', () => {
+    const err = configError({ BBM_SIG_KEY: KEY, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' });
+    expect(err.field).toBe('REDIS_CLUSTER_NODES');
+    expect(err.message).toMatch(/^REDIS_CLUSTER_NODES and REDIS_URL are both set: /);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('reads REDIS_CLUSTER_NODES as seed nodes; unset means no cluster', () => {
+    const env = { BBM_SIG_KEY: KEY, REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b:7001 ' };
+    expect(loadConfig({ env, envFile: false }).redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b', port: 7001 },
+    ]);
+    expect(loadConfig({ env: { BBM_SIG_KEY: KEY }, envFile: false }).redisClusterNodes).toBeUndefined();
   });
 
   it('accepts the documented spellings', () => {

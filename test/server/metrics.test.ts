@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import {
   ChatApiError,
   createBot,
@@ -21,11 +21,21 @@ import {
   type Sender,
 } from '../../src/index.js';
 import { CONFIG_VARIABLES, PROJECT_ROOT } from '../../src/server/config.js';
-import { deleteKeysUnder, keysUnder, randomPrefix, REDIS_URL, redisForTests } from '../state/redis-helpers.js';
+import {
+  clusterForTests,
+  deleteClusterKeysUnder,
+  deleteKeysUnder,
+  keysUnder,
+  randomPrefix,
+  REDIS_CLUSTER_NODES,
+  REDIS_URL,
+  redisForTests,
+} from '../state/redis-helpers.js';
 import { textCallbackBody } from '../helpers/callbacks.js';
 import { localBotConfig } from '../helpers/config.js';
 
 const redisUp = await redisForTests('the REDIS_URL server tests');
+const clusterUp = await clusterForTests('the REDIS_CLUSTER_NODES server tests');
 
 const KEY = randomBytes(16).toString('hex');
 
@@ -92,6 +102,14 @@ async function start(env: Record<string, string> = {}): Promise<BotServer<undefi
   const server = await startBotServer({ config: configFor(api, env), bot: echoBot() });
   servers.push(server);
   return server;
+}
+
+/** Why startBotServer refused to start (undefined when it started). */
+function startFailure(env: Record<string, string>): Promise<unknown> {
+  return start(env).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 }
 
 describe('GET /metrics (METRICS=on, the default)', () => {
@@ -237,6 +255,30 @@ describe('Metrics without a server', () => {
   });
 });
 
+describe('REDIS_CLUSTER_NODES', () => {
+  (clusterUp ? it : it.skip)('runs the bot on the cluster as a shared store under REDIS_PREFIX, and is ready', async () => {
+    const prefix = randomPrefix('server-cluster');
+    const server = await start({ REDIS_CLUSTER_NODES, REDIS_PREFIX: prefix });
+    const cluster = (server.store as RedisStore).client as Cluster;
+    try {
+      expect(server.store).toBeInstanceOf(RedisStore);
+      expect(cluster).toBeInstanceOf(Cluster);
+      expect(await postCallback(server, textCallbackBody('chat:cluster', 'mid-1', 'hello'))).toBe(200);
+      await api.waitForSends(1);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    } finally {
+      await deleteClusterKeysUnder(cluster, prefix);
+    }
+  });
+
+  it('no node answers: startBotServer rejects with an error naming REDIS_CLUSTER_NODES', async () => {
+    const err = await startFailure({ REDIS_CLUSTER_NODES: '127.0.0.1:1' });
+    expect(err).toBeInstanceOf(RedisConnectError);
+    expect((err as RedisConnectError).field).toBe('REDIS_CLUSTER_NODES');
+    expect((err as Error).message).toMatch(/^REDIS_CLUSTER_NODES 127\.0\.0\.1:1: no node answers: /);
+  });
+});
+
 describe('REDIS_URL', () => {
   (redisUp ? it : it.skip)('puts the bot state in Redis under REDIS_PREFIX, and is ready', async () => {
     const prefix = randomPrefix('server');
@@ -262,13 +304,7 @@ describe('REDIS_URL', () => {
   });
 
   it('a REDIS_URL that does not answer: startBotServer rejects with an error naming REDIS_URL', async () => {
-    const err = await startBotServer({ config: configFor(api, { REDIS_URL: 'redis://127.0.0.1:1' }), bot: echoBot() }).then(
-      (s) => {
-        servers.push(s);
-        return undefined;
-      },
-      (e: unknown) => e,
-    );
+    const err = await startFailure({ REDIS_URL: 'redis://127.0.0.1:1' });
     expect(err).toBeInstanceOf(RedisConnectError);
     expect((err as RedisConnectError).field).toBe('REDIS_URL');
     expect((err as Error).message).toBe('REDIS_URL redis://127.0.0.1:1 does not answer: connect ECONNREFUSED 127.0.0.1:1');
