@@ -37,7 +37,8 @@ export { ticketLeaseJson } from './state/store.js';
 export { MemoryStore } from './state/memory.js';
 export type { MemoryStoreOptions } from './state/memory.js';
 export { RedisStore, RedisStoreError, RedisConnectError, DEFAULT_REDIS_PREFIX, redactRedisUrl } from './state/redis.js';
-export type { RedisStoreOptions } from './state/redis.js';
+export type { ClusterNode, RedisStoreOptions } from './state/redis.js';
+export { chatKey, storeKey } from './state/keys.js';
 
 // Running
 export { loadConfig, ConfigError, CONFIG_VARIABLES } from './server/config.js';
