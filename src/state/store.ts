@@ -28,6 +28,8 @@ export interface StateStore {
    * moved back to ticket − 1 and the turn is taken. Both counters' TTLs become `idleTtlMs`.
    * With `reads`, the turn's first reads ride along: those keys' values come back as `values`
    * (undefined where absent), read in the same step, so they are current when `holding` is true.
+   * On a Redis Cluster every key of the step (as of endTurn's) must be in one hash slot: build
+   * them with the same chat's `chatKey` (state/keys.ts).
    */
   takeTicket(keys: TicketKeys, owner: string, leaseMs: number, idleTtlMs: number, reads?: readonly string[]): Promise<Ticket>;
   /**
