@@ -21,7 +21,8 @@ export type { WebhookHandler, WebhookOptions } from './webhook/handler.js';
 export { createWebhookRouter, WebhookMountError } from './webhook/router.js';
 export type { WebhookRouterOptions } from './webhook/router.js';
 export { signBody, verifySignature, parseKeyList } from './webhook/signature.js';
-export { parseCallback } from './webhook/parse.js';
+export { mergeRejected, parseCallback } from './webhook/parse.js';
+export type { ParseOutcome, RejectedMessage } from './webhook/parse.js';
 export { Lifecycle } from './webhook/lifecycle.js';
 export type { CallbackDispatcher, DispatchContext } from './webhook/dispatcher.js';
 

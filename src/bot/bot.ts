@@ -19,6 +19,9 @@ import { Context, normalizeReply, type Chat, type ReplyContent, type TurnInit, t
 import { DeliveryTracker, type DeliveryState, type SentMessage } from './delivery-tracker.js';
 import { eventsOfAction, eventsOfMessage, type EventMap, type EventName, type Postback } from './events.js';
 import { RedeliveryGuard, type MessageOutcome } from './redelivery.js';
+import { errorText, HandlerError, isFinalResult, resultCodeOf } from './results.js';
+
+export { HandlerError };
 import { SessionStore, type SessionOptions, type SessionTurns as SessionTurnsOf } from './session.js';
 import { ChatOrder, type ChatTurn } from './chat-order.js';
 import { Outbox } from './outbox.js';
@@ -92,59 +95,12 @@ export interface BotOptions<S = undefined> {
   clock?: Clock;
 }
 
-/**
- * An error a handler throws to choose the message's result code (any other error is a 500): `503`
- * asks BBM to retry later, `400` says the message itself is wrong. The callback answer carries
- * only the spec's codes, so another 4xx is answered 400, 429 is answered 503, and another 5xx 500.
- *
- * @example throw new HandlerError(400, 'a date like 2026-12-24 was expected');
- */
-export class HandlerError extends BbmError {
-  readonly status: number;
-  constructor(status: number, message: string, options: { cause?: unknown } = {}) {
-    super('HANDLER_FAILED', message, options);
-    this.status = status;
-  }
-}
-
 export class BotNotStartedError extends BbmError {
   constructor() {
     super('BOT_NOT_STARTED', 'the bot has no sender yet: start it with the server, the test kit, or bot.init()');
   }
 }
 
-/**
- * The result code for a failed message, always one the spec lists for a callback answer (400, 500,
- * 503). A HandlerError says what the author chose. Any other error (a reply the Chat API refused
- * with 401, 403, 404 or 429, a bug) is about the bot, not the message: 503 when BBM retrying could
- * help (the error says it is retryable, or is a 429/503), else 500. Never the Chat API's own code:
- * a per-message 401 would read as a bad signature.
- */
-function resultCodeOf(error: unknown): CallbackFailureCode {
-  const status = (error as { status?: unknown } | null)?.status;
-  const known = typeof status === 'number' && Number.isInteger(status) ? status : undefined;
-  if (error instanceof HandlerError && known !== undefined && known >= 400 && known <= 499 && known !== 429) return 400;
-  if (known === 429 || known === 503) return 503;
-  if ((error as { retryable?: unknown } | null)?.retryable === true) return 503;
-  return 500;
-}
-
-type CallbackFailureCode = 400 | 500 | 503;
-
-const GENERIC_ERROR_TEXT: Record<CallbackFailureCode, string> = {
-  400: 'the message could not be handled',
-  500: 'the message could not be handled',
-  503: 'the bot is temporarily unable to handle the message; retry later',
-};
-
-/** What BBM is told: the author's own HandlerError text, or a generic one unless errorDetail is on. */
-function errorText(error: unknown, code: CallbackFailureCode, detail: boolean): string {
-  if (detail || error instanceof HandlerError) return error instanceof Error ? error.message : String(error);
-  return GENERIC_ERROR_TEXT[code];
-}
-
-/** A result BBM keeps: 2xx and 4xx. 5xx asks BBM to send the message again, so it is not remembered. */
-const isFinalResult = (code: number): boolean => code < 500 && code !== 429;
 
 type TextTrigger = string | RegExp | ((text: string) => boolean);
 type PostbackTrigger = string | RegExp | Readonly<Record<string, string>> | ((postback: Postback) => boolean);
@@ -305,6 +261,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
    * @example const state = await bot.deliveryState(chatId, result.messages[0].mid);
    */
   async deliveryState(chatId: string, mid: string): Promise<DeliveryState | undefined> {
+    // Before 0.2 this took the mid alone; a record is now found only within its chat.
+    if (mid === undefined) throw new TypeError('bot.deliveryState(chatId, mid): the chat id comes first, then the mid');
     return (await this.requireStarted().deliveries.get(chatId, mid))?.state;
   }
 

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { CallbackMessageResult } from '../protocol/inbound.js';
 import { flatChild } from './log.js';
-import { readRawBody } from './body.js';
+import { DRAIN_BOUNDS, readRawBody } from './body.js';
 import type { CallbackDispatcher } from './dispatcher.js';
 import { Lifecycle } from './lifecycle.js';
 import { mergeRejected, parseCallback } from './parse.js';
@@ -44,20 +44,23 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const log = options.logger ?? pino({ enabled: false });
   const lifecycle = options.lifecycle ?? new Lifecycle();
   const { dispatcher } = options;
+  // Refusals made before the body is read (no plausible signature, shutting down) drop at most a
+  // body's worth: an unsigned client must not make the server read more than a signed one may send.
+  const unreadBounds = { ...DRAIN_BOUNDS, maxBytes: Math.min(DRAIN_BOUNDS.maxBytes, limit) };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const receivedAt = Date.now();
     if (lifecycle.draining) {
-      return refuseUnread(req, res, 503, 'shutting_down', 'the server is shutting down; retry later', { 'retry-after': '5' });
+      return refuseUnread(req, res, 503, 'shutting_down', 'the server is shutting down; retry later', { 'retry-after': '5' }, unreadBounds);
     }
     const signature = req.headers['bbm-sig'];
     if (typeof signature !== 'string') {
-      return refuseUnread(req, res, 401, 'invalid_signature', 'the BBM-Sig header is missing');
+      return refuseUnread(req, res, 401, 'invalid_signature', 'the BBM-Sig header is missing', {}, unreadBounds);
     }
     if (!isWellFormedSignature(signature)) {
       return refuseUnread(req, res, 401, 'invalid_signature',
-        'the BBM-Sig header is malformed: expected 44 characters of standard, padded base64');
+        'the BBM-Sig header is malformed: expected 44 characters of standard, padded base64', {}, unreadBounds);
     }
     const read = await readRawBody(req, limit);
     if (!read.ok) {

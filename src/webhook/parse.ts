@@ -58,8 +58,17 @@ function mayHideDangerousKey(text: string): boolean {
 export const MAX_REPORTED_ISSUES = 20;
 
 /**
- * Verified bytes → a parsed callback, or a reason naming what is wrong. Never throws: every
- * failure becomes a 400 body.
+ * Verified bytes → a parsed callback, or a reason naming what is wrong. Never throws.
+ *
+ * Faults of the callback itself (its own fields, the list of messages as a whole, the JSON) give
+ * `ok: false`: a 400 for the whole body. Faults inside single messages do not: those messages are
+ * left out of `callback.messages` and listed in `rejected`, each to be answered with its own 400
+ * in its place (see mergeRejected), while the others are handled.
+ *
+ * @example
+ * const outcome = parseCallback(rawBody);
+ * if (!outcome.ok) return send400(outcome.message);
+ * const results = mergeRejected(await handle(outcome.callback), outcome.rejected);
  */
 export function parseCallback(body: Buffer): ParseOutcome {
   if (body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
@@ -138,6 +147,9 @@ function usableMid(message: unknown): string | undefined {
 /**
  * The answer's results in the callback's own order: the dispatcher's, one per kept message, with a
  * 400 naming the problem put back where each rejected message stood.
+ *
+ * @example mergeRejected([{ mid: 'm1', result: { code: 200 } }], [{ position: 0, mid: 'bad', issues }])
+ * // → [{ mid: 'bad', result: { code: 400, error: '…' } }, { mid: 'm1', result: { code: 200 } }]
  */
 export function mergeRejected(
   results: readonly CallbackMessageResult[],

@@ -2,7 +2,7 @@
  * Defects found by hostile testing and a spec audit (issue 13), one test each: every one of these
  * failed before its fix.
  */
-import { ChatClosedError, HandlerError, createBot, text } from '../../src/index.js';
+import { assertDelivered, ChatClosedError, HandlerError, createBot, text } from '../../src/index.js';
 import { closeHarnesses, harness } from '../helpers/harnesses.js';
 
 afterEach(closeHarnesses);
@@ -92,6 +92,26 @@ describe('per-message result codes are the spec\'s own', () => {
     const code = answer.body.messages![0]!.result.code;
     expect(code).toBe(expected);
     expect(SPEC_CALLBACK_CODES.has(code)).toBe(true);
+  });
+
+  it('a per-message 503 turned into an error by assertDelivered answers 503', async () => {
+    const bot = createBot({ name: 'T' });
+    bot.on('text', async (ctx) => {
+      assertDelivered(await ctx.reply('x'));
+    });
+    const h = await harness(bot);
+    // More refusals than the client's own resends of a failed message.
+    h.api.script(...Array.from({ length: 6 }, () => () => ({ status: 207, body: { messages: [{ index: 1, result: { code: 503, error: 'later' } }] } })));
+    expect((await h.userSays('hi')).body.messages![0]!.result.code).toBe(503);
+  });
+
+  it('a HandlerError(409) stays 409, one of the spec\'s codes', async () => {
+    const bot = createBot({ name: 'T' });
+    bot.on('text', () => {
+      throw new HandlerError(409, 'out of order');
+    });
+    const h = await harness(bot);
+    expect((await h.userSays('hi')).body.messages![0]!.result).toEqual({ code: 409, error: 'out of order' });
   });
 
   it('a HandlerError with another 4xx is answered 400; with 429, 503', async () => {

@@ -6,6 +6,8 @@ import express from 'express';
 import request from 'supertest';
 import { createWebhookRouter } from '../../src/webhook/router.js';
 import { parseCallback } from '../../src/webhook/parse.js';
+import { createBot } from '../../src/index.js';
+import { closeHarnesses, harness } from '../helpers/harnesses.js';
 import { bytes, KEY, sendBytes, signedHeaders, silentLogger, StubDispatcher, textCallback } from './helpers.js';
 
 function post(dispatcher: StubDispatcher, value: unknown) {
@@ -82,6 +84,30 @@ describe('the callback contract', () => {
     const outcome = parseCallback(Buffer.from(JSON.stringify(value)));
     expect(outcome.ok).toBe(false);
     if (!outcome.ok) expect(outcome.issues?.map((i) => i.path)).toContain('chatId');
+  });
+
+  it('through a real bot, with indexes out of array order: results stay in array order, handling in index order', async () => {
+    const handled: string[] = [];
+    const bot = createBot({ name: 'T' });
+    bot.on('text', (ctx) => {
+      handled.push(ctx.text!);
+    });
+    const h = await harness(bot);
+    const answer = await h.post({
+      messages: [
+        { index: 3, type: 'text', mid: 'third', text: 'c' },
+        { index: 1, type: 'image', mid: 'bad', image: {} },
+        { index: 2, type: 'text', mid: 'second', text: 'b' },
+      ],
+    });
+    await closeHarnesses();
+    expect(answer.status).toBe(207);
+    expect(answer.body.messages!.map((m) => [m.mid, m.result.code])).toEqual([
+      ['third', 200],
+      ['bad', 400],
+      ['second', 200],
+    ]);
+    expect(handled).toEqual(['b', 'c']);
   });
 
   it('too many messages is the whole callback\'s fault', () => {

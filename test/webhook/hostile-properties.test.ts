@@ -21,7 +21,7 @@ import { fastCallback, fastSendMessageResult, fastSendRequest, fastSendResponseM
 import { ChatCallbackSchema } from '../../src/protocol/inbound.js';
 import { INBOUND_LIMITS } from '../../src/protocol/limits.js';
 import { SendMessageResultSchema, SendRequestSchema, SendResponseSchema } from '../../src/protocol/outbound.js';
-import { mergeRejected, parseCallback, type ParseOutcome } from '../../src/webhook/parse.js';
+import { parseCallback, type ParseOutcome } from '../../src/webhook/parse.js';
 import { createWebhookRouter } from '../../src/webhook/router.js';
 import { signBody } from '../../src/webhook/signature.js';
 import { logSeed, runOptions, SCALE } from '../helpers/arbitraries.js';
@@ -256,12 +256,21 @@ describe('the webhook over HTTP', () => {
         const rejected = outcome.rejected ?? [];
         const results = (res.body as { messages?: { mid?: string; result: { code: number } }[] }).messages ?? [];
         expect(results).toHaveLength(dispatched.length + rejected.length);
-        // The dispatcher's answers in their order, a 400 put back where each rejected message stood.
-        const expected = mergeRejected(
-          dispatched.map((m, i) => ({ mid: m.mid, result: { code: CODES[(i + m.mid.length) % CODES.length]! } })),
-          rejected,
-        );
-        expect(results.map((r) => [r.mid, r.result.code])).toEqual(expected.map((r) => [r.mid, r.result.code]));
+        // Built from raw positions, not with mergeRejected (under test): position p holds the rejected
+        // message that stood there (400), else the next dispatched message's answer.
+        const rejectedAt = new Map(rejected.map((r) => [r.position, r]));
+        const expected: [string | undefined, number][] = [];
+        let next = 0;
+        for (let p = 0; p < dispatched.length + rejected.length; p++) {
+          const r = rejectedAt.get(p);
+          if (r) expected.push([r.mid, 400]);
+          else {
+            const m = dispatched[next]!;
+            expected.push([m.mid, CODES[(next + m.mid.length) % CODES.length]!]);
+            next++;
+          }
+        }
+        expect(results.map((r) => [r.mid, r.result.code])).toEqual(expected);
         for (const r of results) expect(CODES).toContain(r.result.code);
         expect(res.status).toBe(results.every((r) => r.result.code === 200) ? 200 : 207);
       }),

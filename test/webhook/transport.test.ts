@@ -240,6 +240,19 @@ describe.each([
     await expectHealthy(host);
   });
 
+  it('a sender without BBM-Sig writing forever is cut off after about one body limit, not the 4 MiB a signed one may drain', async () => {
+    const ex = await send(host.port, { total: Infinity, chunk: 64 * 1024, gapMs: 0, declared: 1_000 * MiB, withSignature: null, giveUpMs: 10_000 });
+    expect(ex.timedOut).toBe(false);
+    expect(ex.status).toBe(401);
+    expect(ex.error === undefined || ex.statusBeforeError).toBe(true);
+    // The server drops at most LIMIT bytes, then cuts; kernel buffers hold a few MiB more, the same
+    // for both senders: measured against a signed oversized sender, which may drain LIMIT + 4 MiB.
+    const signed = await send(host.port, { total: Infinity, chunk: 64 * 1024, gapMs: 0, declared: 1_000 * MiB, giveUpMs: 10_000 });
+    expect(signed.status).toBe(413);
+    expect(signed.written - ex.written).toBeGreaterThan(2 * MiB);
+    await expectHealthy(host);
+  });
+
   it.each([
     ['43 characters', 'A'.repeat(42) + '='],
     ['45 characters', 'A'.repeat(44) + '='],
