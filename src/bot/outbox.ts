@@ -4,9 +4,19 @@
  * If the instance dies in between, any other instance finds the chat's outbox unattended (its
  * lease lapsed) and sends what is left, in order.
  *
- * The Chat API has no idempotency key, so one window remains: the API accepted a message, and the
- * instance died before removing it from the outbox. Another instance then sends it again. The
- * removal is the very next store call after the API's answer, so the window is one round trip.
+ * One drain at a time per chat, fenced by the chat's outbox lease. Each drain stores a lease value
+ * of its own (`{ owner, drain }`, the drain id fresh each time: a fencing token no other drain,
+ * not even a later one of this instance, ever holds), and:
+ * - before each send, renews the lease with a compare-and-set (a fenced read: it fails once the
+ *   lease lapsed or another instance took it), and sends nothing more when it fails;
+ * - acknowledges a sent reply with `listShiftIfHeld`, which removes it only while that lease value
+ *   is still stored, and stops when it is not;
+ * - stops as soon as a periodic renewal finds the lease gone.
+ *
+ * The Chat API has no idempotency key, so one window remains: a reply already on the wire when the
+ * lease is lost (the process paused, Redis failed over, the instance died before acknowledging).
+ * The next holder finds it at the head and sends it again; it is the only reply that can go out
+ * twice, because the old holder sends nothing after that one.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -34,6 +44,8 @@ export interface OutboxOptions {
   ttlMs?: number;
   /** How long `send` waits for its reply to go out before giving up (the reply stays queued). Default 2 min. */
   maxWaitMs?: number;
+  /** How long `close()` waits for the drains still running to finish the send on the wire. Default 5 s. */
+  closeTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -47,6 +59,14 @@ function stripOriginal(outcome: JobOutcome): JobOutcome {
  */
 const CHAT_SHARDS = 16;
 const CHATS: readonly string[] = Array.from({ length: CHAT_SHARDS }, (_, s) => `outbox:chats:{s${s}}`);
+/** Chats read per shard by `depth()`: at most 16 × 64 = 1,024 queue lengths per call. */
+const DEPTH_CHATS_PER_SHARD = 64;
+
+/** The lease a drain stores: fresh for every drain, so it fences that drain alone. */
+interface Lease {
+  owner: string;
+  drain: string;
+}
 
 function chatsKey(chatId: string): string {
   return CHATS[shardOf(chatId, CHAT_SHARDS)]!;
@@ -67,8 +87,11 @@ export class Outbox implements Sender {
   private readonly leaseMs: number;
   private readonly ttlMs: number;
   private readonly maxWaitMs: number;
+  private readonly closeTimeoutMs: number;
   private readonly waiting = new Map<string, { resolve: (o: JobOutcome) => void }>();
   private readonly sweeper: NodeJS.Timeout;
+  /** Drains and sweeps under way: `close()` waits for them, so no acknowledgement is cut off. */
+  private readonly running = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -79,8 +102,9 @@ export class Outbox implements Sender {
     this.leaseMs = options.leaseMs ?? 5_000;
     this.ttlMs = options.ttlMs ?? 60 * 60 * 1000;
     this.maxWaitMs = options.maxWaitMs ?? 120_000;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
     this.sweeper = setInterval(() => {
-      this.sweep().catch((err: unknown) => options.logger?.warn({ err }, 'outbox sweep failed'));
+      this.track(this.sweep().catch((err: unknown) => options.logger?.warn({ err }, 'outbox sweep failed')));
     }, options.sweepMs ?? 1000);
     this.sweeper.unref();
   }
@@ -101,23 +125,41 @@ export class Outbox implements Sender {
     throw settled.original ?? new RemoteSendError(settled.error);
   }
 
-  /** Replies queued and not yet answered by the Chat API, in one chat or (approximately) all. */
+  /**
+   * Replies queued and not yet answered by the Chat API, in one chat (one LLEN) or across chats.
+   * Across chats it is approximate and bounded: up to 64 chats per shard of the set of chats with
+   * queued replies (1,024 in all) are counted, so a backlog spread over more chats than that reads
+   * low. Two round trips in a row whatever the backlog (the 16 shard reads together, then the
+   * lengths together): at most 16 + 1,024 commands, cheap enough for every metrics scrape.
+   *
+   * @example const backlog = await outbox.depth(); // for the bbm_outbound_queue_depth gauge
+   */
   async depth(chatId?: string): Promise<number> {
     if (chatId) return this.store.listLength(this.listKey(chatId));
-    let total = 0;
-    let budget = 1000;
-    for (const shard of CHATS) {
-      if (budget <= 0) break;
-      const ids = await this.store.setMembers(shard, budget);
-      budget -= ids.length;
-      for (const id of ids) total += await this.store.listLength(this.listKey(id));
-    }
-    return total;
+    const shards = await Promise.all(CHATS.map((shard) => this.store.setMembers(shard, DEPTH_CHATS_PER_SHARD)));
+    const lengths = await Promise.all(shards.flat().map((id) => this.store.listLength(this.listKey(id))));
+    return lengths.reduce((sum, n) => sum + n, 0);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops sweeping and starting drains, and waits (at most `timeoutMs`) for the running ones to
+   * finish the reply on the wire and acknowledge it; what is still queued stays for another
+   * instance. Call it before closing the store. Resolves true when every drain finished in time.
+   *
+   * @example await outbox.close(); await store.close();
+   */
+  async close(timeoutMs = this.closeTimeoutMs): Promise<boolean> {
     this.closed = true;
     clearInterval(this.sweeper);
+    if (this.running.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      Promise.allSettled([...this.running]).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.options.logger?.warn({ timeoutMs, drains: this.running.size }, 'outbox closed with a send still on the wire');
+    return finished;
   }
 
   private listKey(chatId: string): string {
@@ -135,17 +177,19 @@ export class Outbox implements Sender {
   /** Our job's outcome: sent by us (local promise), or by another instance (result record). */
   private async awaitOutcome(jobId: string, local: Promise<JobOutcome>): Promise<JobOutcome> {
     let remote: NodeJS.Timeout | undefined;
+    // Set once an outcome is in: a GET still in flight then must not schedule another poll.
+    let settled = false;
     const fromStore = new Promise<JobOutcome>((resolve) => {
-      const look = () => {
-        this.store
-          .get<JobOutcome>(this.resultKey(jobId))
-          .then((o) => {
-            if (o) resolve(o);
-            else remote = setTimeout(look, 50);
-          })
-          .catch(() => (remote = setTimeout(look, 200)));
+      const again = (ms: number) => {
+        if (!settled) remote = setTimeout(look, ms);
       };
-      remote = setTimeout(look, 50);
+      const look = () => {
+        this.store.get<JobOutcome>(this.resultKey(jobId)).then(
+          (o) => (o ? resolve(o) : again(50)),
+          () => again(200),
+        );
+      };
+      again(50);
     });
     let giveUp: NodeJS.Timeout | undefined;
     const tooLong = new Promise<JobOutcome>((resolve) => {
@@ -157,38 +201,60 @@ export class Outbox implements Sender {
     try {
       return await Promise.race([local, fromStore, tooLong]);
     } finally {
+      settled = true;
       clearTimeout(remote);
       clearTimeout(giveUp);
       this.waiting.delete(jobId);
     }
   }
 
-  /** Sends a chat's queued replies in order, while holding its lease; returns when it is empty or taken. */
+  /**
+   * Sends a chat's queued replies in order while holding its lease; returns when the outbox is
+   * empty, the lease is lost (see the module header for the fence), or the outbox is closing.
+   */
   private async drain(chatId: string): Promise<void> {
+    const listKey = this.listKey(chatId);
     const leaseKey = this.leaseKey(chatId);
-    const lease = { owner: this.owner };
+    const lease: Lease = { owner: this.owner, drain: randomUUID() };
     if (!(await this.store.setIfAbsent(leaseKey, lease, this.leaseMs))) return;
+    let held = true;
     const renew = setInterval(() => {
-      this.store.replaceIf(leaseKey, lease, lease, this.leaseMs).catch(() => undefined);
+      this.store.replaceIf(leaseKey, lease, lease, this.leaseMs).then(
+        (ok) => {
+          if (!ok) held = false;
+        },
+        () => undefined,
+      );
     }, Math.max(10, Math.floor(this.leaseMs / 3)));
     renew.unref();
     try {
-      for (;;) {
-        const [job] = await this.store.listRange<Job>(this.listKey(chatId), 1);
-        if (!job) break;
+      // The lease was taken just now: the first send needs no check of its own.
+      for (let first = true; held && !this.closed; first = false) {
+        // The head, and the lease confirmed (and renewed) for the send: two commands, one round trip.
+        const [[job], stillHeld] = await Promise.all([
+          this.store.listRange<Job>(listKey, 1),
+          first ? true : this.store.replaceIf(leaseKey, lease, lease, this.leaseMs),
+        ]);
+        if (!stillHeld) held = false;
+        if (!job || !held) break;
         const outcome = await this.sendJob(job);
         // Acknowledge first: the smaller the gap after the API's answer, the smaller the window.
-        await this.store.listShiftIf(this.listKey(chatId), job);
+        if (!(await this.store.listShiftIfHeld(listKey, job, leaseKey, lease))) held = false;
+        // Sent either way: the caller gets this send's outcome (the next holder may send it again).
         const waiter = this.waiting.get(job.id);
         if (waiter) waiter.resolve(outcome);
         else await this.store.set(this.resultKey(job.id), stripOriginal(outcome), 60_000);
       }
     } finally {
       clearInterval(renew);
-      await this.store.deleteIf(leaseKey, lease);
+      if (held) await this.store.deleteIf(leaseKey, lease);
+    }
+    if (!held) {
+      this.options.logger?.warn({ chatId }, 'outbox lease lost; another instance sends the rest of this chat');
+      return;
     }
     // A reply queued between our last look and the release would wait for the sweeper; look once more.
-    if ((await this.store.listLength(this.listKey(chatId))) > 0) this.drainSoon(chatId);
+    if ((await this.store.listLength(listKey)) > 0) this.drainSoon(chatId);
     else await this.store.setRemove(chatsKey(chatId), chatId);
   }
 
@@ -207,8 +273,8 @@ export class Outbox implements Sender {
 
   /** Takes over outboxes whose instance stopped attending them. */
   private async sweep(): Promise<void> {
-    if (this.closed) return;
     for (const shard of CHATS) {
+      if (this.closed) return;
       for (const chatId of await this.store.setMembers(shard, 100)) {
         if ((await this.store.listLength(this.listKey(chatId))) === 0) {
           await this.store.setRemove(shard, chatId);
@@ -220,6 +286,12 @@ export class Outbox implements Sender {
   }
 
   private drainSoon(chatId: string): void {
-    this.drain(chatId).catch((err: unknown) => this.options.logger?.error({ err, chatId }, 'outbox drain failed'));
+    if (this.closed) return;
+    this.track(this.drain(chatId).catch((err: unknown) => this.options.logger?.error({ err, chatId }, 'outbox drain failed')));
+  }
+
+  private track(work: Promise<void>): void {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
   }
 }

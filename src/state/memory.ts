@@ -204,6 +204,11 @@ export class MemoryStore implements StateStore {
     return true;
   }
 
+  async listShiftIfHeld<T, G>(key: string, expected: T, guardKey: string, guardValue: G): Promise<boolean> {
+    if (this.value(guardKey) !== JSON.stringify(guardValue)) return false;
+    return this.listShiftIf(key, expected);
+  }
+
   async listLength(key: string): Promise<number> {
     const entry = this.cacheOf(key).get(key);
     return Array.isArray(entry) ? entry.length : 0;

@@ -108,6 +108,15 @@ return advanced`,
 end
 return 0`,
   },
+  // KEYS: list, guard. ARGV: the expected head, the guard's expected value. The guard is only read.
+  bbmListShiftIfHeld: {
+    numberOfKeys: 2,
+    lua: `if redis.call('GET', KEYS[2]) == ARGV[2] and redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LPOP', KEYS[1])
+  return 1
+end
+return 0`,
+  },
 } as const;
 
 // ioredis adds `defineCommand` commands at run time; this tells TypeScript they exist.
@@ -116,6 +125,7 @@ declare module 'ioredis' {
     bbmDeleteIf(key: string, expected: string): Result<number, Context>;
     bbmReplaceIf(key: string, expected: string, value: string, ttlMs: number): Result<number, Context>;
     bbmListShiftIf(key: string, expected: string): Result<number, Context>;
+    bbmListShiftIfHeld(key: string, guardKey: string, expected: string, guardValue: string): Result<number, Context>;
     bbmTakeTicket(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<[number, number, number, ...(string | null)[]], Context>;
     bbmEndTurn(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<number, Context>;
   }
@@ -426,6 +436,13 @@ export class RedisStore implements StateStore {
 
   listShiftIf<T>(key: string, expected: T): Promise<boolean> {
     return this.run('listShiftIf', async () => (await this.client.bbmListShiftIf(this.k(key), encode(expected))) === 1);
+  }
+
+  listShiftIfHeld<T, G>(key: string, expected: T, guardKey: string, guardValue: G): Promise<boolean> {
+    return this.run(
+      'listShiftIfHeld',
+      async () => (await this.client.bbmListShiftIfHeld(this.k(key), this.k(guardKey), encode(expected), encode(guardValue))) === 1,
+    );
   }
 
   listLength(key: string): Promise<number> {

@@ -47,6 +47,18 @@ export interface StateStore {
   listRange<T>(key: string, count: number): Promise<T[]>;
   /** Removes the first item only if it equals `expected`; true when removed. */
   listShiftIf<T>(key: string, expected: T): Promise<boolean>;
+  /**
+   * Removes the first item only if it equals `expected` AND `guardKey` holds `guardValue`, in one
+   * atomic step (one Lua script on Redis): an acknowledgement fenced by a lease, so a holder whose
+   * lease lapsed or was taken over can no longer change the list. True when removed. On Redis
+   * Cluster both keys must share a hash slot (build them with chatKey for the same chat).
+   *
+   * @example
+   * // Ack the job just sent, but only while this drain still holds the chat's outbox lease.
+   * const acked = await store.listShiftIfHeld(chatKey('outbox', chatId), job, chatKey('outbox', chatId, 'lease'), lease);
+   * if (!acked) stopDraining(); // someone else holds the chat now: it will send what is left
+   */
+  listShiftIfHeld<T, G>(key: string, expected: T, guardKey: string, guardValue: G): Promise<boolean>;
   listLength(key: string): Promise<number>;
   /** Adds a member to a set, refreshing the set's TTL. */
   setAdd(key: string, member: string, ttlMs: number): Promise<void>;

@@ -208,7 +208,7 @@ describe('Outbox: durable replies', () => {
     void dying.send(req('c', 'first'));
     void dying.send(req('c', 'second'));
     await sleep(30);
-    await dying.close(); // the instance is gone: no sweeps, its lease is no longer renewed...
+    await dying.close(0); // the instance is gone (its send hangs: no wait): no sweeps, its lease is no longer renewed...
     // ...but a renewal timer might still be running in this process; the store is what matters:
     await store.delete(chatKey('outbox', 'c', 'lease'));
     const third = survivor.send(req('c', 'third'));

@@ -446,6 +446,42 @@ describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
       expect(await store.listLength('q')).toBe(0);
     });
 
+    describe('listShiftIfHeld (an acknowledgement fenced by a lease)', () => {
+      // The list and its guard share a hash tag, as an outbox and its lease do.
+      const list = 'q:{c}';
+      const lease = 'q:{c}:lease';
+
+      it('removes the head only while the guard holds the expected value and the head matches', async () => {
+        await store.listPush(list, { job: 'a' }, LONG_TTL);
+        await store.listPush(list, { job: 'b' }, LONG_TTL);
+        // No lease at all: nothing moves.
+        expect(await store.listShiftIfHeld(list, { job: 'a' }, lease, { owner: 'x', n: 1 })).toBe(false);
+        await store.set(lease, { owner: 'x', n: 1 }, LONG_TTL);
+        // Someone else's lease (or a later one of the same owner): nothing moves.
+        expect(await store.listShiftIfHeld(list, { job: 'a' }, lease, { owner: 'y', n: 1 })).toBe(false);
+        expect(await store.listShiftIfHeld(list, { job: 'a' }, lease, { owner: 'x', n: 2 })).toBe(false);
+        // Our lease, but not the head.
+        expect(await store.listShiftIfHeld(list, { job: 'b' }, lease, { owner: 'x', n: 1 })).toBe(false);
+        expect(await store.listRange(list, 10)).toEqual([{ job: 'a' }, { job: 'b' }]);
+        expect(await store.listShiftIfHeld(list, { job: 'a' }, lease, { owner: 'x', n: 1 })).toBe(true);
+        expect(await store.listShiftIfHeld(list, { job: 'b' }, lease, { owner: 'x', n: 1 })).toBe(true);
+        expect(await store.listLength(list)).toBe(0);
+        expect(await store.listShiftIfHeld(list, { job: 'b' }, lease, { owner: 'x', n: 1 })).toBe(false);
+        // The guard itself is only read.
+        expect(await store.get(lease)).toEqual({ owner: 'x', n: 1 });
+      });
+
+      it('refuses once the lease has expired or been taken over', async () => {
+        await store.listPush(list, 'head', LONG_TTL);
+        await store.set(lease, 'mine', SHORT_TTL);
+        await eventually(async () => (await store.get(lease)) === undefined);
+        expect(await store.listShiftIfHeld(list, 'head', lease, 'mine')).toBe(false);
+        await store.set(lease, 'theirs', LONG_TTL);
+        expect(await store.listShiftIfHeld(list, 'head', lease, 'mine')).toBe(false);
+        expect(await store.listShiftIfHeld(list, 'head', lease, 'theirs')).toBe(true);
+      });
+    });
+
     it('a list expires with its TTL, and each push refreshes it', async () => {
       await store.listPush('q', 1, SHORT_TTL);
       await store.listPush('q', 2, LONG_TTL);
