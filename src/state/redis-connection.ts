@@ -40,9 +40,12 @@ export function connectionOptions(options: ConnectionTuning): RedisOptions {
   return {
     connectTimeout: options.connectTimeoutMs ?? 3_000,
     commandTimeout: options.commandTimeoutMs ?? 5_000,
-    // Commands issued while reconnecting are queued (a short blip goes unnoticed) but fail after two
-    // reconnection attempts instead of piling up; commandTimeout bounds the wait either way.
+    // Queued only until the first connection (see failFastWhenAway): after that a command issued
+    // while Redis is away fails at once. A queued one would run after the reconnect although it had
+    // already timed out for its caller: a ticket nobody holds, a lease nobody renews.
     enableOfflineQueue: true,
+    // Likewise a command in flight when the connection dropped is not sent again on reconnect.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 2,
     retryStrategy: retryForever,
     connectionName: 'bbm-bot',
@@ -53,6 +56,17 @@ export function connectionOptions(options: ConnectionTuning): RedisOptions {
     // long even for a socket already gone, which would hold up the process exit. Default 2 s.
     disconnectTimeout: 500,
   };
+}
+
+/**
+ * Once connected, a command issued while Redis is away fails at once (the callback fails and BBM
+ * sends it again) instead of waiting in the offline queue to run after the reconnect, when its
+ * caller may long have given up on it.
+ *
+ * @example await answersPing(client, 3000); failFastWhenAway(client);
+ */
+export function failFastWhenAway(client: Redis | Cluster): void {
+  client.options.enableOfflineQueue = false;
 }
 
 /**
@@ -158,5 +172,6 @@ export async function connectCluster(nodes: readonly ClusterNode[], tuning: Conn
   }
   // Connected: from now on lost connections are retried for as long as the process runs.
   client.options.clusterRetryStrategy = retryForever;
+  failFastWhenAway(client);
   return client;
 }

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { BbmError } from '../protocol/errors.js';
 import {
   answersPing,
+  failFastWhenAway,
   connectCluster,
   connectionOptions,
   messageOf,
@@ -233,6 +234,7 @@ export class RedisStore implements StateStore {
     }
     // Connected: from now on lost connections are retried for as long as the process runs.
     client.options.retryStrategy = connectionOptions(options).retryStrategy;
+    failFastWhenAway(client);
     const internal: InternalOptions = { ...options, client, [OWNS_CLIENT]: true };
     return new RedisStore(internal);
   }
