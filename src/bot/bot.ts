@@ -26,6 +26,7 @@ import { SessionStore, type SessionOptions, type SessionTurns as SessionTurnsOf 
 import { ChatOrder, type ChatTurn } from './chat-order.js';
 import { Outbox } from './outbox.js';
 import { LocalTyping, TypingState, type IncomingTyping } from './typing-state.js';
+import { ChatBusyError, ChatLoad, TurnFence } from './turn-bounds.js';
 import type { TypingStopReason } from './typing-tracker.js';
 
 /** The context inside handlers for `event`: its properties are certain there. */
@@ -56,6 +57,10 @@ export interface BotRuntime {
   shared?: boolean;
   /** Counters the bot reports to (the server's Prometheus metrics). */
   metrics?: BotMetricsHooks;
+  /** HANDLER_TIMEOUT_MS, for a bot whose code sets no `handlerTimeoutMs`. */
+  handlerTimeoutMs?: number;
+  /** MAX_CHAT_QUEUE, for a bot whose code sets no `maxChatQueue`. */
+  maxChatQueue?: number;
   /**
    * Put a failed handler's own error text in the callback's per-message result. Off by default:
    * BBM then gets a generic text and the detail stays in the log, so internal messages never
@@ -81,10 +86,23 @@ export interface BotOptions<S = undefined> {
    */
   continueOnError?: boolean;
   /**
-   * BBM waits for the callback's answer. After this long, messages still being handled are
-   * answered 200 and their handlers go on in the background. Default 4000 ms; 0 waits forever.
+   * BBM waits for the callback's answer. After this long, every message without a final result is
+   * answered 503 (BBM sends it again): a handler already running goes on in the background and its
+   * result answers the retry; a message not yet started is left to the retry. Default 4000 ms; 0
+   * waits forever.
    */
   deadlineMs?: number;
+  /**
+   * A turn still running after this long is abandoned: the chat's next callback runs, the
+   * handler's sends fail with TurnAbandonedError, `bot.catch` gets a HandlerTimeoutError and the
+   * message is answered 503. Default HANDLER_TIMEOUT_MS, else 60000; 0 never abandons.
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * Callbacks one chat may have waiting on this instance; beyond that the webhook answers 503 with
+   * Retry-After. Default MAX_CHAT_QUEUE, else 100; 0 is no bound.
+   */
+  maxChatQueue?: number;
   /**
    * @deprecated Ignored: `ctx.withTyping` now follows the spec's outgoing typing rules (a typing
    * action 5 s after the work starts, then at 40 s, 75 s …), the same ones `TypingRelay` and the
@@ -121,13 +139,27 @@ interface Started {
   outbox: Outbox | undefined;
   metrics: BotMetricsHooks | undefined;
   errorDetail: boolean;
+  handlerTimeoutMs: number;
+  load: ChatLoad;
 }
 
 /** Results of one callback, filled in as its messages finish; read when the deadline answers early. */
 interface Progress {
   results: (CallbackMessageResult | undefined)[];
   answered: boolean;
+  /** When the deadline answers (ms since the epoch); Infinity without one. */
+  deadlineAt: number;
 }
+
+/** How long BBM is asked to wait before sending a callback again after a 503. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The result of a message without a final one when the callback is answered. */
+const notHandled = (mid: string): CallbackMessageResult => ({ mid, result: { code: 503, error: 'not handled in time; retry later' } });
+
+/** A turn's input, with the bound of the chat's turn it runs in (absent outside one). */
+type TurnInput = TurnInit & { fence?: TurnFence };
+type TurnBase = Omit<TurnInput, 'events'>;
 
 export class Bot<S = undefined> implements CallbackDispatcher {
   readonly options: Readonly<BotOptions<S>>;
@@ -223,6 +255,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       outbox,
       metrics: runtime.metrics,
       errorDetail: runtime.errorDetail ?? false,
+      handlerTimeoutMs: this.options.handlerTimeoutMs ?? runtime.handlerTimeoutMs ?? 60_000,
+      load: new ChatLoad(this.options.maxChatQueue ?? runtime.maxChatQueue ?? 100),
       store,
       logger,
       deliveryNotifications,
@@ -308,11 +342,23 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     void this.started?.outbox?.close();
   }
 
-  /** CallbackDispatcher: handle a verified callback, one result per incoming message. */
+  /**
+   * CallbackDispatcher: handle a verified callback, one result per incoming message. Throws
+   * ChatBusyError (the webhook's 503 + Retry-After) when the chat already has maxChatQueue waiting.
+   */
   async dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]> {
-    const progress: Progress = { results: new Array(callback.messages?.length ?? 0), answered: false };
-    const work = this.inChat(callback.chatId, (turn) => this.handleCallback(callback, context, progress, turn), () => this.readsFor(callback));
+    const { load } = this.requireStarted();
+    const chatId = callback.chatId;
+    if (!load.enter(chatId)) throw new ChatBusyError(chatId, load.limit, RETRY_AFTER_SECONDS);
     const deadlineMs = this.options.deadlineMs ?? 4000;
+    const progress: Progress = {
+      results: new Array(callback.messages?.length ?? 0),
+      answered: false,
+      deadlineAt: deadlineMs > 0 ? Date.now() + deadlineMs : Infinity,
+    };
+    const work = this.inChat(chatId, (turn, fence) => this.handleCallback(callback, context, progress, turn, fence), () => this.readsFor(callback))
+      .finally(() => load.leave(chatId))
+      .catch((err: unknown) => this.unfinished(err, callback, progress));
     if (deadlineMs <= 0) return work;
 
     let timer: NodeJS.Timeout | undefined;
@@ -323,13 +369,23 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     clearTimeout(timer);
     if (first) return first;
 
-    // Past the deadline: answer for what is still running as handled, and keep going.
+    // Past the deadline: what is not finished is a 503 (BBM retries). A handler already running
+    // goes on and records its result for the retry; a message not yet started is left to it.
     progress.answered = true;
     const rest = work.catch((err: unknown) => context.log.error({ err }, 'background handling failed'));
     this.keep(rest);
     context.track?.(rest);
-    context.log.warn({ deadlineMs }, 'callback answered at the deadline; handlers go on in the background');
-    return (callback.messages ?? []).map((m, i) => progress.results[i] ?? { mid: m.mid, result: { code: 200 } });
+    context.log.warn({ deadlineMs }, 'callback answered 503 at the deadline for what was not finished; BBM retries it');
+    return (callback.messages ?? []).map((m, i) => progress.results[i] ?? notHandled(m.mid));
+  }
+
+  /**
+   * A callback whose turn failed as a whole: retryable failures (the chat's turn could not be
+   * taken, it was abandoned) are a 503 for every message without a result; others are the webhook's 500.
+   */
+  private unfinished(err: unknown, callback: ChatCallback, progress: Progress): CallbackMessageResult[] {
+    if ((err as { retryable?: unknown } | null)?.retryable !== true) throw err;
+    return (callback.messages ?? []).map((m, i) => progress.results[i] ?? notHandled(m.mid));
   }
 
   private async handleCallback(
@@ -337,26 +393,34 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     context: DispatchContext,
     progress: Progress,
     turn: ChatTurn | undefined,
+    fence: TurnFence,
   ): Promise<CallbackMessageResult[]> {
+    const results = progress.results as CallbackMessageResult[];
+    // Answered at the deadline before its turn came: BBM's retry handles all of it.
+    if (progress.answered) return results;
     const started = this.requireStarted();
     const { chat, user } = await started.registry.remember(callback, turn);
     const session = started.sessions ? await started.sessions.load(chat.id) : undefined;
-    const base = { callback, chat, user, services: started.services, log: context.log };
+    const base: TurnBase = { callback, chat, user, services: this.servicesFor(fence), log: context.log, fence };
 
-    for (const action of callback.actions ?? []) await this.handleAction(action, base, session, turn);
+    for (const action of callback.actions ?? []) {
+      if (progress.answered || fence.abandoned) return results;
+      await this.handleAction(action, base, session, turn);
+    }
 
     const messages = callback.messages ?? [];
-    const results = progress.results as CallbackMessageResult[];
     let failed = false;
     for (const i of indexOrder(messages)) {
       const message = messages[i]!;
+      // Not started by the deadline (or after the turn was abandoned): left to BBM's retry.
+      if (progress.answered || fence.abandoned) break;
       if (failed && !this.options.continueOnError && !progress.answered) {
         results[i] = { mid: message.mid, result: { code: 409, error: 'not handled: an earlier message in this callback failed' } };
         continue;
       }
       // A message from the user ends their typing.
       await this.started!.typing.message(chat.id, turn);
-      const outcome = await this.handleMessage(message, base, session);
+      const outcome = await this.handleMessage(message, base, session, progress.deadlineAt);
       if (outcome.code !== 200) failed = true;
       results[i] = { mid: message.mid, result: outcome.error === undefined ? { code: outcome.code } : { code: outcome.code, error: outcome.error } };
     }
@@ -365,7 +429,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 
   private async handleAction(
     action: InboundAction,
-    base: Omit<TurnInit, 'events'>,
+    base: TurnBase,
     session: SessionTurns | undefined,
     turn?: ChatTurn,
   ): Promise<void> {
@@ -401,7 +465,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   }
 
   private async deliveryTurn(
-    base: Omit<TurnInit, 'events'>,
+    base: TurnBase,
     session: SessionTurns | undefined,
     action: InboundAction | undefined,
     event: 'delivered' | 'read',
@@ -420,13 +484,15 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     );
   }
 
-  private async handleMessage(message: InboundMessage, base: Omit<TurnInit, 'events'>, session: SessionTurns | undefined): Promise<MessageOutcome> {
+  private async handleMessage(message: InboundMessage, base: TurnBase, session: SessionTurns | undefined, deadlineAt: number): Promise<MessageOutcome> {
     const guard = this.started!.redelivery;
-    const claim = await guard.claim(base.chat.id, message.mid);
+    // An earlier delivery still handling this mid is waited for only until this one's deadline.
+    const claim = await guard.claim(base.chat.id, message.mid, deadlineAt === Infinity ? undefined : { waitMs: deadlineAt - Date.now() });
     if (claim.kind === 'done') {
       this.started!.metrics?.redeliveryHit();
       return claim.outcome;
     }
+    if (claim.kind === 'pending') return { code: 503, error: 'an earlier delivery of this message is still being handled; retry later' };
     const failure = await this.turn(
       { ...base, message, events: eventsOfMessage(message), log: base.log.child({ mid: message.mid }) },
       session,
@@ -442,13 +508,20 @@ export class Bot<S = undefined> implements CallbackDispatcher {
    * Runs one turn through the middleware, with the chat's session; a thrown error becomes the turn's
    * failure outcome and leaves the session as it was.
    */
-  private async turn(init: TurnInit, session: SessionTurns | undefined): Promise<MessageOutcome | undefined> {
+  private async turn(init: TurnInput, session: SessionTurns | undefined): Promise<MessageOutcome | undefined> {
     this.composed ??= compose(this.middleware);
     const ctx = new Context<S>(init);
     if (session) ctx.session = session.begin() as S;
+    const fence = init.fence;
     try {
-      await this.composed(ctx);
-      await ctx.finishTurn();
+      if (fence) {
+        fence.mid = init.message?.mid;
+        // Past the handler timeout this gives up on the handler (still running, but fenced).
+        await fence.guard(this.composed(ctx).then(() => ctx.finishTurn()));
+      } else {
+        await this.composed(ctx);
+        await ctx.finishTurn();
+      }
       if (session) await session.commit(ctx.session, ctx.sessionCleared);
       return undefined;
     } catch (error) {
@@ -492,9 +565,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
         // Runs after the current turn: the chat queue is busy with it now.
         const record: ChatRecord = { chat, user };
         this.keep(
-          this.inChat(chat.id, async () => {
+          this.inChat(chat.id, async (_turn, fence) => {
             const session = started.sessions ? await started.sessions.load(chat.id) : undefined;
-            const base = { callback: undefined, ...record, services: started.services, log: started.logger.child({ chatId: chat.id }) };
+            const base = { callback: undefined, ...record, services: this.servicesFor(fence), log: started.logger.child({ chatId: chat.id }), fence };
             for (const sent of delivered) await this.deliveryTurn(base, session, undefined, 'delivered', sent);
           }),
         );
@@ -503,11 +576,23 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     return result;
   }
 
+  /** The turn services whose sends fail with TurnAbandonedError once `fence`'s turn is abandoned. */
+  private servicesFor(fence: TurnFence): TurnServices {
+    const services = this.requireStarted().services;
+    return {
+      ...services,
+      send: (chat, user, messages, actions) => {
+        fence.check();
+        return services.send(chat, user, messages, actions);
+      },
+    };
+  }
+
   private typingStopped(chatId: string, reason: TypingStopReason): void {
     const started = this.started;
     if (!started || !this.listened.has('typingStop')) return;
     this.keep(
-      this.inChat(chatId, async () => {
+      this.inChat(chatId, async (_turn, fence) => {
         const record = await started.registry.get(chatId);
         if (!record) return;
         const session = started.sessions ? await started.sessions.load(chatId) : undefined;
@@ -515,7 +600,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
           {
             callback: undefined,
             ...record,
-            services: started.services,
+            services: this.servicesFor(fence),
+            fence,
             log: started.logger.child({ chatId }),
             events: new Set<EventName>(['typingStop']),
             typingStop: { reason },
@@ -529,12 +615,18 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   /**
    * One chat's work, one at a time: in this process, and across instances when the store is
    * shared. On a shared store the work gets the chat's turn, with the keys `reads` names read
-   * along with the ticket.
+   * along with the ticket. A turn still running after handlerTimeoutMs gives the chat up (the
+   * next work runs) and is fenced: see TurnFence.
    */
-  private inChat<T>(chatId: string, work: (turn?: ChatTurn) => Promise<T>, reads?: () => string[]): Promise<T> {
-    const order = this.started?.order;
-    if (!order) return this.queue.run(chatId, () => work());
-    return this.queue.run(chatId, () => order.run(chatId, work, reads?.()));
+  private inChat<T>(chatId: string, work: (turn: ChatTurn | undefined, fence: TurnFence) => Promise<T>, reads?: () => string[]): Promise<T> {
+    const started = this.requireStarted();
+    const bounded = (turn?: ChatTurn): Promise<T> => {
+      const fence = new TurnFence(chatId, started.handlerTimeoutMs, this.clock);
+      return fence.guard(work(turn, fence)).finally(() => fence.stop());
+    };
+    const order = started.order;
+    if (!order) return this.queue.run(chatId, () => bounded());
+    return this.queue.run(chatId, () => order.run(chatId, bounded, reads?.()));
   }
 
   /** What a callback's turn reads first: the chat's record, and its typing record for a typing action. */

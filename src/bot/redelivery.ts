@@ -24,7 +24,8 @@ export interface RedeliveryOptions {
   pollMs?: number;
 }
 
-export type Claim = { kind: 'claimed' } | { kind: 'done'; outcome: MessageOutcome };
+/** `pending`: another delivery still handles the message and did not finish within `waitMs`. */
+export type Claim = { kind: 'claimed' } | { kind: 'done'; outcome: MessageOutcome } | { kind: 'pending' };
 
 export class RedeliveryGuard {
   private readonly owner = randomUUID();
@@ -45,16 +46,25 @@ export class RedeliveryGuard {
     return chatKey('mid', chatId, mid);
   }
 
-  /** Claims the message, or returns the result of the delivery that already handled it. */
-  async claim(chatId: string, mid: string): Promise<Claim> {
+  /**
+   * Claims the message, or returns the result of the delivery that already handled it. While
+   * another delivery still handles it, waits for its result, at most `waitMs` (default: until its
+   * claim would lapse, then takes it over): a delivery that must answer BBM by its own deadline
+   * gets `pending` instead.
+   *
+   * @example const claim = await guard.claim(chatId, mid, { waitMs: 3000 });
+   */
+  async claim(chatId: string, mid: string, options: { waitMs?: number } = {}): Promise<Claim> {
     const key = this.key(chatId, mid);
     const deadline = Date.now() + this.leaseMs + this.pollMs * 4;
+    const giveUpAt = options.waitMs === undefined ? Infinity : Date.now() + options.waitMs;
     for (;;) {
       if (await this.store.setIfAbsent<Record>(key, { state: 'pending', owner: this.owner }, this.leaseMs)) {
         return { kind: 'claimed' };
       }
       const existing = await this.store.get<Record>(key);
       if (existing?.state === 'done') return { kind: 'done', outcome: existing.outcome };
+      if (Date.now() >= giveUpAt) return { kind: 'pending' };
       if (Date.now() > deadline) {
         // The owner neither finished nor let its lease lapse in time: take the message over.
         await this.store.set<Record>(key, { state: 'pending', owner: this.owner }, this.leaseMs);

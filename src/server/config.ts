@@ -84,6 +84,8 @@ const EnvSchema = z
       .transform((s) => parseByteSize(s) ?? Number.NaN)
       .refine((n) => !Number.isNaN(n), 'must be a size such as 1mb, 512kb or 1048576'),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000),
+    HANDLER_TIMEOUT_MS: integer(0, 3_600_000),
+    MAX_CHAT_QUEUE: integer(0, 100_000),
     REDIS_URL: optionalText.refine(
       (s) => s === undefined || /^rediss?:\/\//.test(s),
       'must be a redis:// or rediss:// URL',
@@ -130,7 +132,7 @@ const EnvSchema = z
 export const CONFIG_VARIABLES = [
   'PORT', 'HOST', 'BBM_SIG_KEY', 'BBM_CLIENT_CREDENTIALS', 'BBM_TOKEN_URL', 'BBM_API_URL', 'BOT', 'BOT_NAME',
   'BBM_DELIVERY_NOTIFICATIONS', 'BBM_ERROR_DETAIL', 'LOG_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'WEBHOOK_BODY_LIMIT',
-  'SHUTDOWN_TIMEOUT_MS', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT', 'HEAP_GROWING_PERCENT',
+  'SHUTDOWN_TIMEOUT_MS', 'HANDLER_TIMEOUT_MS', 'MAX_CHAT_QUEUE', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_PREFIX', 'METRICS', 'METRICS_PORT', 'HEAP_GROWING_PERCENT',
 ] as const;
 
 export interface AppConfig {
@@ -150,6 +152,10 @@ export interface AppConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   webhookBodyLimit: number;
   shutdownTimeoutMs: number;
+  /** A turn running longer is abandoned and its message answered 503 (HANDLER_TIMEOUT_MS); 0: never. */
+  handlerTimeoutMs: number;
+  /** Callbacks one chat may have waiting per instance before 503 + Retry-After (MAX_CHAT_QUEUE); 0: no bound. */
+  maxChatQueue: number;
   redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); never set together with `redisUrl`. */
   redisClusterNodes: ClusterNode[] | undefined;
@@ -224,6 +230,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
+    maxChatQueue: e.MAX_CHAT_QUEUE,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES,
     redisPrefix: e.REDIS_PREFIX,

@@ -85,6 +85,8 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
     logger,
     deliveryNotifications: config.deliveryNotifications,
     errorDetail: config.errorDetail,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    maxChatQueue: config.maxChatQueue,
     // A store other instances can see: order callbacks per chat and queue replies across instances.
     shared: store instanceof RedisStore,
     ...(metrics ? { metrics } : {}),

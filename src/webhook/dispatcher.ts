@@ -17,3 +17,23 @@ export interface DispatchContext {
 export interface CallbackDispatcher {
   dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]>;
 }
+
+/**
+ * What a dispatcher throws to refuse a whole callback for now (the bot's ChatBusyError: the chat's
+ * queue is full). The webhook answers 503 with `Retry-After: retryAfterSeconds` and
+ * `{ error: <code in lower case>, message }`, so BBM sends the callback again later. Recognised by
+ * shape: the webhook knows the bot only through this file.
+ */
+export interface RetryLaterError {
+  code: string;
+  message: string;
+  retryAfterSeconds: number;
+}
+
+/**
+ * @example if (isRetryLater(err)) res.setHeader('retry-after', String(err.retryAfterSeconds));
+ */
+export function isRetryLater(err: unknown): err is RetryLaterError {
+  const e = err as Partial<RetryLaterError> | null;
+  return typeof e?.retryAfterSeconds === 'number' && Number.isInteger(e.retryAfterSeconds) && e.retryAfterSeconds >= 0 && typeof e.code === 'string' && typeof e.message === 'string';
+}

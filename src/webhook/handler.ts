@@ -14,7 +14,7 @@ import { pino, type Logger } from 'pino';
 import type { CallbackMessageResult } from '../protocol/inbound.js';
 import { flatChild } from './log.js';
 import { DRAIN_BOUNDS, readRawBody } from './body.js';
-import type { CallbackDispatcher } from './dispatcher.js';
+import { isRetryLater, type CallbackDispatcher } from './dispatcher.js';
 import { Lifecycle } from './lifecycle.js';
 import { mergeRejected, parseCallback } from './parse.js';
 import { refuseUnread, sendError, sendJson } from './respond.js';
@@ -34,6 +34,8 @@ export interface WebhookOptions {
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** How long BBM is asked to wait before sending again a callback with a message answered 503. */
+const RETRY_AFTER_SECONDS = '5';
 
 export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const keys = typeof options.keys === 'string' ? [options.keys] : [...options.keys];
@@ -93,17 +95,28 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const callback = parsed.callback;
     // Loggers the dispatcher derives from this one (per message) are made from `log`: far cheaper.
     const callbackLog = flatChild(log, { chatId: callback.chatId });
-    const handled = await dispatcher.dispatch(callback, {
-      log: callbackLog,
-      receivedAt,
-      // Work the dispatcher keeps running after the answer: shutdown waits for it too.
-      track: (work) => void lifecycle.track(work),
-    });
+    let handled: readonly CallbackMessageResult[];
+    try {
+      handled = await dispatcher.dispatch(callback, {
+        log: callbackLog,
+        receivedAt,
+        // Work the dispatcher keeps running after the answer: shutdown waits for it too.
+        track: (work) => void lifecycle.track(work),
+      });
+    } catch (err) {
+      // The dispatcher cannot take the callback now (its chat's queue is full): BBM retries later.
+      if (!isRetryLater(err)) throw err;
+      callbackLog.warn({ reason: err.code }, 'callback refused for now: 503');
+      sendError(res, 503, err.code.toLowerCase(), err.message, {}, { 'retry-after': String(err.retryAfterSeconds) });
+      return;
+    }
     // Messages refused one by one (the spec's per-message 400) go back where they stood.
     const results = mergeRejected(handled, parsed.rejected);
     const status = messagesStatus(results);
     // While shutting down, close the connection after this answer so the server can stop promptly.
     const headers: Record<string, string> = lifecycle.draining ? { connection: 'close' } : {};
+    // A message answered 503 (not handled in time, the bot unable for now) is sent again by BBM.
+    if (status === 207 && results.some((r) => r.result.code === 503)) headers['retry-after'] = RETRY_AFTER_SECONDS;
     sendJson(res, status, results.length === 0 ? {} : { messages: results }, headers);
     callbackLog.info(
       {

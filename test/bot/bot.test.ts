@@ -383,7 +383,8 @@ describe('the context helpers', () => {
     const clock = new FakeClock();
     const started = deferred();
     const release = deferred();
-    const bot = createBot({ name: 'T', clock });
+    // The slow work runs 75 s of clock time: past the default handler timeout (60 s).
+    const bot = createBot({ name: 'T', clock, handlerTimeoutMs: 120_000 });
     bot.hears('quick', (ctx) => ctx.withTyping(() => ctx.reply('quick done')));
     bot.hears('slow please', (ctx) =>
       ctx.withTyping(async () => {

@@ -315,7 +315,7 @@ describe('delivery tracking', () => {
 });
 
 describe('slow handlers', () => {
-  it('answers 200 at the deadline and lets the handler finish in the background, replies in order', async () => {
+  it('answers 503 at the deadline (never 200 for an unfinished message) and lets the running handler finish', async () => {
     const bot = createBot({ name: 'T', deadlineMs: 100 });
     bot.on('text', async (ctx) => {
       if (ctx.message.text === 'slow') await sleep(400);
@@ -325,13 +325,14 @@ describe('slow handlers', () => {
     const started = Date.now();
     const answer = await h.userSays('slow');
     const elapsed = Date.now() - started;
-    expect(answer.status).toBe(200);
-    expect(answer.body.messages![0]!.result.code).toBe(200);
+    expect(answer.status).toBe(207);
+    expect(answer.body.messages![0]!.result.code).toBe(503);
     expect(elapsed).toBeLessThan(350);
     expect(h.replies).toHaveLength(0);
 
-    // A quick message behind it still waits its turn: replies keep their order.
-    await h.userSays('quick');
+    // The handler finishes in the background; the chat's next message comes after it.
+    expect(await bot.idle(3000)).toBe(true);
+    expect((await h.userSays('quick')).status).toBe(200);
     await h.waitForReplies(2, 3000);
     expect(h.api.textsSent()).toEqual(['done slow', 'done quick']);
   });
@@ -348,7 +349,8 @@ describe('slow handlers', () => {
     });
     const h = await harness(bot);
     const answer = await h.userSays('x');
-    expect(answer.status).toBe(200);
+    expect(answer.status).toBe(207);
+    expect(answer.body.messages![0]!.result.code).toBe(503);
     expect(await bot.idle(2000)).toBe(true);
     expect(caught).toEqual(['late failure']);
   });

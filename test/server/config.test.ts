@@ -50,6 +50,8 @@ describe('loadConfig', () => {
       tls: undefined,
       webhookBodyLimit: 1024 * 1024,
       shutdownTimeoutMs: Number(DEFAULTS.SHUTDOWN_TIMEOUT_MS),
+      handlerTimeoutMs: 60_000,
+      maxChatQueue: 100,
       redisUrl: undefined,
       redisPrefix: 'bbm:',
       metrics: true,
@@ -155,6 +157,9 @@ describe('loadConfig', () => {
     ['BBM_API_URL', 'ftp://chat.example.com'],
     ['BBM_TOKEN_URL', 'token-service'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon'],
+    ['HANDLER_TIMEOUT_MS', '1m'],
+    ['HANDLER_TIMEOUT_MS', '3600001'],
+    ['MAX_CHAT_QUEUE', '-5'],
     ['BOT', '../etc'],
   ])('%s=%j is a ConfigError naming the variable', (variable, value) => {
     const env: NodeJS.ProcessEnv = { BBM_SIG_KEY: KEY, [variable]: value };
