@@ -242,7 +242,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     if (this.options.typingRepeatMs !== undefined) {
       logger.warn('typingRepeatMs is ignored: ctx.withTyping follows the spec typing rules (typing at 5 s, then every 35 s)');
     }
-    this.close();
+    // init is synchronous: a previous runtime's drains finish on their own.
+    void this.close();
     const outbox = runtime.shared ? new Outbox(store, runtime.sender, { logger }) : undefined;
     const order = runtime.shared ? new ChatOrder(store) : undefined;
     if (order) order.onLeaseLost = (err) => logger.warn({ err }, 'chat ordering lease lost');
@@ -336,10 +337,16 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     return true;
   }
 
-  /** Stops the typing timer and the outbox sweeper. */
-  close(): void {
+  /**
+   * Stops the typing timer and the outbox sweeper, and waits (at most the outbox's close timeout,
+   * 5 s) for a reply on the wire to be acknowledged. Await it before closing the store: a reply
+   * sent but still in the shared outbox would be sent again by another instance.
+   *
+   * @example await bot.close(); await store.close();
+   */
+  async close(): Promise<void> {
     this.started?.typing.stop();
-    void this.started?.outbox?.close();
+    await this.started?.outbox?.close();
   }
 
   /**

@@ -111,7 +111,7 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
       ...(metrics && config.metricsPort === undefined ? { extraRoutes: metrics.route } : {}),
     });
   } catch (err) {
-    bot.close();
+    await bot.close();
     await client?.close();
     await redis?.close();
     throw err;
@@ -122,7 +122,7 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
       metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host });
     } catch (err) {
       await server.close(0);
-      bot.close();
+      await bot.close();
       await client?.close();
       await redis?.close();
       throw err;
@@ -137,7 +137,9 @@ export async function startBotServer<S>(options: StartBotServerOptions<S>): Prom
       const closed = await server.close(config.shutdownTimeoutMs);
       // Delivery and typing turns the bot started itself are not callbacks: wait for them too.
       const idle = await bot.idle(Math.max(0, config.shutdownTimeoutMs - (Date.now() - started)));
-      bot.close();
+      // Before the client and the store: a reply on the wire is acknowledged in the shared outbox,
+      // or another instance would send it again.
+      await bot.close();
       const finished = closed && idle;
       if (!finished) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out with work still running');
       await client?.close();

@@ -220,7 +220,7 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
     newChat,
     async close() {
       await server.close(2000);
-      bot.close();
+      await bot.close();
       await client.close();
       await api.close();
     },

@@ -4,9 +4,11 @@
  * drain, and the cost of reading the depth. Two Outbox objects on one store stand for two instances.
  */
 import { Cluster, Redis } from 'ioredis';
-import type { Sender } from '../../src/bot/bot.js';
+import { pino } from 'pino';
+import { createBot, type Sender } from '../../src/bot/bot.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import type { SendRequest, SendResult } from '../../src/client/index.js';
+import { ChatCallbackSchema } from '../../src/protocol/inbound.js';
 import { chatKey } from '../../src/state/keys.js';
 import { MemoryStore } from '../../src/state/memory.js';
 import { RedisStore } from '../../src/state/redis.js';
@@ -20,6 +22,7 @@ import {
   REDIS_URL,
   redisForTests,
 } from '../state/redis-helpers.js';
+import { textCallbackBody } from '../helpers/callbacks.js';
 
 const redisUp = await redisForTests('the outbox fault tests');
 const clusterUp = await clusterForTests('the outbox fault tests on a cluster');
@@ -303,6 +306,23 @@ describe.each(subjects)('Outbox under faults: %s', (_name, makeSubject) => {
     await sleep(60);
     expect(api.log).toEqual(['A:last words']);
     void b;
+  });
+
+  it('Bot.close() resolves once the reply on the wire is acknowledged, so shutdown can close the store after it', async () => {
+    const api = fakeApi();
+    const bot = createBot({ name: 'Closer' });
+    bot.on('text', (ctx) => ctx.reply(`echo ${ctx.message.text}`));
+    bot.init({ sender: api.sender('A'), store, shared: true });
+    api.hold('echo bye');
+    const callback = ChatCallbackSchema.parse(JSON.parse(textCallbackBody('c', 'mid-1', 'bye')));
+    const handled = bot.dispatch(callback, { log: pino({ enabled: false }), receivedAt: Date.now() });
+    await eventually(() => api.log.includes('A:echo bye'));
+
+    setTimeout(() => api.release('echo bye'), 30);
+    await within(2_000, Promise.resolve(bot.close()));
+    // What a shutdown does next: close the store. Nothing may be left for another instance to resend.
+    expect(await store.listLength(chatKey('outbox', 'c'))).toBe(0);
+    await within(2_000, handled);
   });
 
   it('depth() across chats takes two round trips in a row, however many chats have replies queued', async () => {
