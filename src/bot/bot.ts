@@ -4,7 +4,7 @@
  * first, then messages in index order; one chat's callbacks are handled one at a time.
  */
 import { pino, type Logger } from 'pino';
-import type { SendRequest, SendResult } from '../client/index.js';
+import type { SendOptions, SendRequest, SendResult } from '../client/index.js';
 import { BbmError } from '../protocol/errors.js';
 import type { CallbackMessageResult, ChatCallback, InboundAction, InboundMessage } from '../protocol/inbound.js';
 import type { OutboundAction, OutboundMessage } from '../protocol/outbound.js';
@@ -36,7 +36,8 @@ export type ErrorHandler<S> = (error: unknown, ctx: Context<S>) => unknown;
 
 /** What a bot needs to send: the Chat API client (or anything that sends like it). */
 export interface Sender {
-  send(request: SendRequest): Promise<SendResult>;
+  /** `options.guard` is asked before every retry (see ChatClient.send); a Sender without retries may ignore it. */
+  send(request: SendRequest, options?: SendOptions): Promise<SendResult>;
   /** Marks the chat closed (the user left): later sends with this chat id and token are refused. */
   closeChat(chatId: string, mTok: string | undefined): Promise<void>;
 }

@@ -237,7 +237,13 @@ export class Outbox implements Sender {
         ]);
         if (!stillHeld) held = false;
         if (!job || !held) break;
-        const outcome = await this.sendJob(job);
+        // The client's own retries are fenced too: each asks whether the lease still holds.
+        const outcome = await this.sendJob(job, async () => held && (await this.store.replaceIf(leaseKey, lease, lease, this.leaseMs)));
+        if (!outcome.ok && outcome.error.code === 'SEND_FENCED') {
+          // Stopped before a retry: the next holder sends it, and the waiter reads its result.
+          held = false;
+          break;
+        }
         // Acknowledge first: the smaller the gap after the API's answer, the smaller the window.
         if (!(await this.store.listShiftIfHeld(listKey, job, leaseKey, lease))) held = false;
         // Sent either way: the caller gets this send's outcome (the next holder may send it again).
@@ -258,9 +264,9 @@ export class Outbox implements Sender {
     else await this.store.setRemove(chatsKey(chatId), chatId);
   }
 
-  private async sendJob(job: Job): Promise<JobOutcome> {
+  private async sendJob(job: Job, guard: () => Promise<boolean>): Promise<JobOutcome> {
     try {
-      return { ok: true, result: await this.sender.send(job.request) };
+      return { ok: true, result: await this.sender.send(job.request, { guard }) };
     } catch (err) {
       const e = err as { name?: string; message?: string; code?: unknown };
       return {

@@ -24,7 +24,7 @@ import { MemoryStore } from '../state/memory.js';
 import { KeyedQueue } from '../state/keyed-queue.js';
 import type { StateStore } from '../state/store.js';
 import { ClosedChats } from './closed-chats.js';
-import { ChatApiError, ChatClosedError } from './errors.js';
+import { ChatApiError, ChatClosedError, SendFencedError } from './errors.js';
 import {
   bodyText,
   createHttpStack,
@@ -122,6 +122,18 @@ export interface SendInput {
   messages?: readonly OutboundMessage[];
   /** `userInfos[from]` defaults to `{ name: botName }`. */
   userInfos?: Readonly<Record<string, OutboundUserInfo>>;
+}
+
+/** How one send may be stopped from outside. */
+export interface SendOptions {
+  /**
+   * Asked before every retry (never before the first attempt); when it resolves false the send
+   * stops with SendFencedError and nothing more goes out. The durable outbox passes a check of its
+   * lease, so an instance that lost a chat cannot keep resending into it.
+   *
+   * @example client.send(input, { guard: () => store.replaceIf(leaseKey, lease, lease, 5_000) })
+   */
+  guard?: () => Promise<boolean>;
 }
 
 /** Per-message codes worth sending again: the server could not take the message just now. */
@@ -256,7 +268,7 @@ export class ChatClient {
    * failures included); rejects with ValidationError (nothing sent), ChatClosedError (nothing
    * sent), ChatApiError (the request as a whole failed) or TokenError.
    */
-  send(input: SendInput): Promise<SendResult> {
+  send(input: SendInput, options: SendOptions = {}): Promise<SendResult> {
     let body: SendRequest;
     try {
       body = this.buildBody(input);
@@ -264,7 +276,7 @@ export class ChatClient {
       return Promise.reject(err);
     }
     const url = `${this.apiBase}${encodeURIComponent(input.chatId)}?mTok=${encodeURIComponent(input.mTok)}`;
-    return this.queue.run(input.chatId, () => this.deliver(body, input.mTok, url));
+    return this.queue.run(input.chatId, () => this.deliver(body, input.mTok, url, options.guard));
   }
 
   /** Releases sockets (and the store, if the client made it). Pending sends may fail. */
@@ -304,7 +316,7 @@ export class ChatClient {
     return parsed.data;
   }
 
-  private async deliver(body: SendRequest, mTok: string, url: string): Promise<SendResult> {
+  private async deliver(body: SendRequest, mTok: string, url: string, guard?: () => Promise<boolean>): Promise<SendResult> {
     const chatId = body.chatId;
     if (await this.closed.isClosed(chatId, mTok)) throw new ChatClosedError(chatId);
 
@@ -363,11 +375,14 @@ export class ChatClient {
               },
               error instanceof PartialResend ? 'chat api: resending failed messages' : 'chat api: request failed',
             );
-            if (retryAfterMs === undefined || retryAfterMs <= 0 || retriesLeft <= 0) return;
-            const remaining = this.retry.maxRetryTimeMs - (performance.now() - started);
-            // Retrying before the server's Retry-After would only be refused again: give up instead.
-            if (retryAfterMs > this.retry.maxRetryAfterMs || retryAfterMs > remaining) throw error;
-            await sleep(retryAfterMs);
+            if (retriesLeft > 0 && retryAfterMs !== undefined && retryAfterMs > 0) {
+              const remaining = this.retry.maxRetryTimeMs - (performance.now() - started);
+              // Retrying before the server's Retry-After would only be refused again: give up instead.
+              if (retryAfterMs > this.retry.maxRetryAfterMs || retryAfterMs > remaining) throw error;
+              await sleep(retryAfterMs);
+            }
+            // Last, right before the retry: a sender that lost the chat meanwhile sends nothing more.
+            if (retriesLeft > 0 && guard && !(await guard())) throw new SendFencedError(chatId);
           },
         },
       );

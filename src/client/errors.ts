@@ -67,6 +67,19 @@ export class ChatApiError extends BbmError {
   }
 }
 
+/**
+ * A send stopped before a retry because its `guard` said no (SendOptions): the caller lost the
+ * right to send (an outbox lease taken over by another instance). Nothing more went out.
+ */
+export class SendFencedError extends BbmError {
+  readonly chatId: string;
+
+  constructor(chatId: string) {
+    super('SEND_FENCED', `the send to chat ${chatId} was stopped before a retry: its sender no longer holds the chat`, { field: 'chatId' });
+    this.chatId = chatId;
+  }
+}
+
 /** The user left this chat (or the Chat API said it no longer exists): nothing may be sent to it. */
 export class ChatClosedError extends BbmError {
   readonly chatId: string;

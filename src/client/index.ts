@@ -4,6 +4,7 @@ export {
   type ChatClientRetryOptions,
   type SendAttemptEvent,
   type SendInput,
+  type SendOptions,
   /** What `send` takes (the client-level request, mTok included); the wire body is SendRequestBody. */
   type SendInput as SendRequest,
 } from './chat-client.js';
@@ -18,6 +19,7 @@ export {
   ChatApiError,
   ChatClosedError,
   MessageFailedError,
+  SendFencedError,
   TokenError,
   ValidationError,
   assertDelivered,

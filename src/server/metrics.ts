@@ -199,9 +199,9 @@ export class Metrics implements BotMetrics {
    */
   instrumentSender(sender: Sender): Sender {
     return {
-      send: async (request) => {
+      send: async (request, options) => {
         try {
-          const result = await sender.send(request);
+          const result = await sender.send(request, options);
           this.sendResult(result);
           return result;
         } catch (err) {
