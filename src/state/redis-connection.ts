@@ -75,12 +75,16 @@ export function failFastWhenAway(client: Redis | Cluster): void {
  * replica may lag, and the compare-and-set records must be read where they are written.
  */
 export function clusterOptions(options: ConnectionTuning): ClusterOptions {
-  const { retryStrategy: _perNode, enableOfflineQueue, enableAutoPipelining, ...perNode } = connectionOptions(options);
+  const { retryStrategy: _perNode, enableOfflineQueue, enableAutoPipelining: _single, ...perNode } = connectionOptions(options);
   return {
     redisOptions: { ...perNode, maxRetriesPerRequest: 2 },
     clusterRetryStrategy: retryForever,
     enableOfflineQueue,
-    enableAutoPipelining,
+    // Off on a cluster: ioredis routes an auto-pipelined command by its first argument, which for
+    // our scripts with a variable key count (takeTicket, endTurn) is that count, not a key, so
+    // under load and while slots are refreshed (a paused or failed-over node) whole batches failed
+    // with "All keys in the pipeline should belong to the same slots allocation group".
+    enableAutoPipelining: false,
     enableReadyCheck: true,
     scaleReads: 'master',
     // A fail-over (a replica promoted) takes a moment; commands wait this long between redirections.
