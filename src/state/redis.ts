@@ -120,6 +120,9 @@ return 0`,
   },
 } as const;
 
+/** The scripts whose first argument is their number of keys (see the constructor). */
+const VARIABLE_KEY_SCRIPTS = ['bbmTakeTicket', 'bbmEndTurn'] as const;
+
 // ioredis adds `defineCommand` commands at run time; this tells TypeScript they exist.
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -210,6 +213,13 @@ export class RedisStore implements StateStore {
     if (this.ownClient) this.watchConnection();
     // Defining a script twice is harmless (same body, same SHA), so a shared client is fine.
     for (const [name, definition] of Object.entries(SCRIPTS)) this.client.defineCommand(name, definition);
+    // A cluster client routes an auto-pipelined command by its first argument, which for the scripts
+    // with a variable key count is that count, not a key: batches of them would be refused whole.
+    // Keep them out of auto-pipelining on a cluster client someone else made with it on.
+    if (this.client.isCluster) {
+      const ignored = (this.client.options.autoPipeliningIgnoredCommands ??= []);
+      for (const name of VARIABLE_KEY_SCRIPTS) if (!ignored.includes(name)) ignored.push(name);
+    }
   }
 
   /**

@@ -44,7 +44,8 @@ const clusterUp = await clusterForTests('the shared bot on a Redis Cluster');
     for (let c = 0; c < chats; c++) {
       for (const h of [a, b]) {
         h.newChat();
-        expect((await h.userTypes()).status).toBe(200);
+        const typed = await h.userTypes();
+        expect({ status: typed.status, body: typed.body }).toMatchObject({ status: 200 });
         for (const word of ['one', 'two', 'three']) {
           const answer = await h.userSays(word);
           expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200 });

@@ -2,11 +2,12 @@
  * RedisStore on a Redis Cluster beyond the shared contract (which runs on the cluster too):
  * connecting from seed nodes, failing startup clearly when none answers, readiness and close.
  */
-import type { Cluster } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { BbmError } from '../../src/protocol/errors.js';
 import { RedisConnectError, RedisStore } from '../../src/state/redis.js';
+import { chatKey } from '../../src/state/keys.js';
 import { parseClusterNodes } from '../../src/state/redis-connection.js';
-import { clusterForTests, deleteClusterKeysUnder, keysUnder, randomPrefix, REDIS_CLUSTER_NODES } from './redis-helpers.js';
+import { clusterForTests, clusterSeeds, deleteClusterKeysUnder, keysUnder, randomPrefix, REDIS_CLUSTER_NODES } from './redis-helpers.js';
 
 const clusterUp = await clusterForTests('the RedisStore cluster tests');
 
@@ -62,5 +63,34 @@ describe('RedisStore.connectCluster without a cluster', () => {
     expect(store.client.status).toBe('end');
     expect(store.readiness()).toBe('redis end');
     await store.close();
+  });
+
+  it.each([
+    ['opened by connectCluster', () => RedisStore.connectCluster(REDIS_CLUSTER_NODES, { prefix })],
+    [
+      'on a cluster client made with auto-pipelining on',
+      async () => new RedisStore({ client: new Cluster(clusterSeeds(), { enableAutoPipelining: true }), prefix }),
+    ],
+  ])('runs many chats’ turns issued in one tick without mixing slots (%s)', async (_how, open) => {
+    // ioredis groups auto-pipelined commands by their first argument, which for a script with a
+    // variable number of keys is that number, not a key: a batch of turns of chats on different
+    // masters was refused whole ("All keys in the pipeline should belong to the same slots
+    // allocation group"), and the commands batched with them failed too.
+    const store = await open();
+    try {
+      const chats = Array.from({ length: 30 }, (_, i) => `tick-${i}`);
+      const keysOf = (chat: string) => ({ tickets: chatKey('order', chat, 'tickets'), done: chatKey('order', chat, 'done'), lease: chatKey('order', chat, 'lease') });
+      const turns = await Promise.all(chats.map((chat) => store.takeTicket(keysOf(chat), 'o', 10_000, 10_000, [chatKey('chat', chat)])));
+      expect(turns.every((t) => t.holding && t.ticket === 1)).toBe(true);
+      const ends = await Promise.all([
+        ...chats.map((chat) => store.endTurn(keysOf(chat), 1, 'o', 10_000, [{ key: chatKey('typing', chat), value: 1, ttlMs: 10_000 }])),
+        ...chats.map((chat) => store.setAdd(`set:{${chat}}`, 'm', 10_000).then(() => true)),
+      ]);
+      expect(ends.every(Boolean)).toBe(true);
+      await deleteClusterKeysUnder(store.client as Cluster, prefix);
+    } finally {
+      await store.close();
+      if (store.client.status !== 'end') await store.client.quit();
+    }
   });
 });
