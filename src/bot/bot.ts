@@ -26,7 +26,7 @@ import { SessionStore, type SessionOptions, type SessionTurns as SessionTurnsOf 
 import { ChatOrder, type ChatTurn } from './chat-order.js';
 import { Outbox } from './outbox.js';
 import { LocalTyping, TypingState, type IncomingTyping } from './typing-state.js';
-import { ChatBusyError, ChatLoad, TurnFence } from './turn-bounds.js';
+import { ChatBusyError, HandlerTimeoutError, TurnTimer, type TurnFence } from './turn-bounds.js';
 import type { TypingStopReason } from './typing-tracker.js';
 
 /** The context inside handlers for `event`: its properties are certain there. */
@@ -140,8 +140,9 @@ interface Started {
   outbox: Outbox | undefined;
   metrics: BotMetricsHooks | undefined;
   errorDetail: boolean;
-  handlerTimeoutMs: number;
-  load: ChatLoad;
+  turns: TurnTimer;
+  /** Callbacks a chat may have waiting behind its running one (maxChatQueue); 0: no bound. */
+  maxChatQueue: number;
 }
 
 /** Results of one callback, filled in as its messages finish; read when the deadline answers early. */
@@ -156,7 +157,10 @@ interface Progress {
 const RETRY_AFTER_SECONDS = 5;
 
 /** The result of a message without a final one when the callback is answered. */
-const notHandled = (mid: string): CallbackMessageResult => ({ mid, result: { code: 503, error: 'not handled in time; retry later' } });
+const notHandled = (mid: string, reason = 'not handled in time; retry later'): CallbackMessageResult => ({ mid, result: { code: 503, error: reason } });
+
+/** The outcome of a message whose turn was abandoned (HandlerTimeoutError is retryable: 503). */
+const timedOut: MessageOutcome = { code: 503, error: 'the handler ran past HANDLER_TIMEOUT_MS; retry later' };
 
 /** A turn's input, with the bound of the chat's turn it runs in (absent outside one). */
 type TurnInput = TurnInit & { fence?: TurnFence };
@@ -257,8 +261,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       outbox,
       metrics: runtime.metrics,
       errorDetail: runtime.errorDetail ?? false,
-      handlerTimeoutMs: this.options.handlerTimeoutMs ?? runtime.handlerTimeoutMs ?? 60_000,
-      load: new ChatLoad(this.options.maxChatQueue ?? runtime.maxChatQueue ?? 100),
+      turns: new TurnTimer(this.options.handlerTimeoutMs ?? runtime.handlerTimeoutMs ?? 60_000, this.clock, (fence, error) => this.abandoned(fence, error)),
+      maxChatQueue: this.options.maxChatQueue ?? runtime.maxChatQueue ?? 100,
       store,
       logger,
       deliveryNotifications,
@@ -355,9 +359,10 @@ export class Bot<S = undefined> implements CallbackDispatcher {
    * ChatBusyError (the webhook's 503 + Retry-After) when the chat already has maxChatQueue waiting.
    */
   async dispatch(callback: ChatCallback, context: DispatchContext): Promise<readonly CallbackMessageResult[]> {
-    const { load } = this.requireStarted();
+    const { maxChatQueue } = this.requireStarted();
     const chatId = callback.chatId;
-    if (!load.enter(chatId)) throw new ChatBusyError(chatId, load.limit, RETRY_AFTER_SECONDS);
+    // The chat's queue here: its running work and what waits behind it (no store round trip).
+    if (maxChatQueue > 0 && this.queue.size(chatId) > maxChatQueue) throw new ChatBusyError(chatId, maxChatQueue, RETRY_AFTER_SECONDS);
     const deadlineMs = this.options.deadlineMs ?? 4000;
     const progress: Progress = {
       results: new Array(callback.messages?.length ?? 0),
@@ -365,7 +370,6 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       deadlineAt: deadlineMs > 0 ? Date.now() + deadlineMs : Infinity,
     };
     const work = this.inChat(chatId, (turn, fence) => this.handleCallback(callback, context, progress, turn, fence), () => this.readsFor(callback))
-      .finally(() => load.leave(chatId))
       .catch((err: unknown) => this.unfinished(err, callback, progress));
     if (deadlineMs <= 0) return work;
 
@@ -393,7 +397,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
    */
   private unfinished(err: unknown, callback: ChatCallback, progress: Progress): CallbackMessageResult[] {
     if ((err as { retryable?: unknown } | null)?.retryable !== true) throw err;
-    return (callback.messages ?? []).map((m, i) => progress.results[i] ?? notHandled(m.mid));
+    // The timeout's own text names the setting and the message; other causes stay in the log.
+    const reason = err instanceof HandlerTimeoutError ? err.message : undefined;
+    return (callback.messages ?? []).map((m, i) => progress.results[i] ?? notHandled(m.mid, reason));
   }
 
   private async handleCallback(
@@ -506,6 +512,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       session,
     );
     const outcome: MessageOutcome = failure ?? { code: 200 };
+    // Abandoned, the claim was given back at the timeout; a retry may hold it by now.
+    if (base.fence?.abandoned) return outcome;
     // A retryable failure gives the claim back, so BBM's retry of this mid runs the handlers again.
     if (isFinalResult(outcome.code)) await guard.complete(base.chat.id, message.mid, outcome);
     else await guard.release(base.chat.id, message.mid);
@@ -521,23 +529,37 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     const ctx = new Context<S>(init);
     if (session) ctx.session = session.begin() as S;
     const fence = init.fence;
+    if (fence) {
+      fence.mid = init.message?.mid;
+      fence.ctx = ctx;
+    }
     try {
-      if (fence) {
-        fence.mid = init.message?.mid;
-        // Past the handler timeout this gives up on the handler (still running, but fenced).
-        await fence.guard(this.composed(ctx).then(() => ctx.finishTurn()));
-      } else {
-        await this.composed(ctx);
-        await ctx.finishTurn();
-      }
+      await this.composed(ctx);
+      await ctx.finishTurn();
+      // Abandoned meanwhile (bot.catch has been told): the turn's session is not saved.
+      if (fence?.abandoned) return timedOut;
       if (session) await session.commit(ctx.session, ctx.sessionCleared);
       return undefined;
     } catch (error) {
+      if (fence?.abandoned) return timedOut;
       // No read receipt for a failed message: BBM sends it again, and that turn marks it read.
       await this.reportError(error, ctx);
       const code = resultCodeOf(error);
       return { code, error: errorText(error, code, this.started?.errorDetail ?? false) };
     }
+  }
+
+  /**
+   * A turn ran past handlerTimeoutMs (TurnTimer): its chat has moved on already. Tell bot.catch with
+   * the context of the turn running then, and give the message's claim back for BBM's retry.
+   */
+  private abandoned(fence: TurnFence, error: HandlerTimeoutError): void {
+    const started = this.started;
+    if (!started) return;
+    const ctx = fence.ctx as Context<S> | undefined;
+    if (ctx) void this.reportError(error, ctx);
+    else started.logger.error({ err: error }, 'turn abandoned');
+    if (fence.mid !== undefined) this.keep(started.redelivery.release(fence.chatId, fence.mid));
   }
 
   private async reportError(error: unknown, ctx: Context<S>): Promise<void> {
@@ -629,7 +651,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   private inChat<T>(chatId: string, work: (turn: ChatTurn | undefined, fence: TurnFence) => Promise<T>, reads?: () => string[]): Promise<T> {
     const started = this.requireStarted();
     const bounded = (turn?: ChatTurn): Promise<T> => {
-      const fence = new TurnFence(chatId, started.handlerTimeoutMs, this.clock);
+      const fence = started.turns.start(chatId);
       return fence.guard(work(turn, fence)).finally(() => fence.stop());
     };
     const order = started.order;

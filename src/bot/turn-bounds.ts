@@ -5,10 +5,12 @@
  *   KeyedQueue slot, and the shared ChatOrder lease) is given up so the next callback runs. The
  *   handler itself cannot be stopped (JavaScript has no way to), so it is fenced instead: its sends
  *   fail with TurnAbandonedError, its session is not saved, and its message is answered 503.
- * - A chat has at most `maxChatQueue` callbacks waiting on an instance; beyond that the callback is
- *   refused whole with ChatBusyError, which the webhook answers 503 with Retry-After.
+ * - A chat has at most `maxChatQueue` callbacks waiting on an instance (the size of its KeyedQueue);
+ *   beyond that the callback is refused whole with ChatBusyError, which the webhook answers 503
+ *   with Retry-After.
  *
- * Both cost no store round trip: a timer per turn and a counter per chat, in this process.
+ * Neither costs a store round trip: one timer for all running turns (TurnTimer), and the queue's
+ * own count.
  */
 import { BbmError } from '../protocol/errors.js';
 import type { Clock } from './clock.js';
@@ -53,42 +55,34 @@ export class ChatBusyError extends BbmError {
 }
 
 /**
- * One turn's bound: after `timeoutMs` it is abandoned (`abandoned` turns true, `expired` rejects
- * with HandlerTimeoutError). 0 never expires.
- *
- * @example
- * const fence = new TurnFence(chatId, 60_000, clock);
- * try { return await fence.guard(work(fence)); } finally { fence.stop(); }
+ * One turn's bound, made by TurnTimer: `abandoned` turns true once it expires, and `guard` then
+ * rejects with HandlerTimeoutError. `ctx` and `mid` name what was running, for `bot.catch`.
  */
 export class TurnFence {
   abandoned = false;
   /** The message being handled now, named in the timeout error. */
   mid: string | undefined;
-  readonly expired: Promise<never> | undefined;
-  private timer: unknown;
+  /** The context of the turn running now, handed to `bot.catch` on expiry. */
+  ctx: unknown;
+  private fail: ((error: HandlerTimeoutError) => void) | undefined;
+  /** TurnTimer's list of running turns, oldest first. */
+  prev: TurnFence | undefined;
+  next: TurnFence | undefined;
 
   constructor(
     readonly chatId: string,
-    private readonly timeoutMs: number,
-    private readonly clock: Clock,
-  ) {
-    if (timeoutMs <= 0) return;
-    this.expired = new Promise<never>((_, reject) => {
-      this.timer = clock.setTimeout(() => {
-        this.abandoned = true;
-        reject(new HandlerTimeoutError(chatId, this.mid, timeoutMs));
-      }, timeoutMs);
-    });
-    // Several turns may race this promise, or none: never an unhandled rejection.
-    this.expired.catch(() => undefined);
-  }
+    /** When it expires (clock time); Infinity: never. */
+    readonly expiresAt: number,
+    private readonly timer: TurnTimer | undefined,
+  ) {}
 
   /** `work`, or HandlerTimeoutError once the turn is abandoned, whichever comes first. */
   guard<T>(work: Promise<T>): Promise<T> {
-    if (!this.expired) return work;
-    // The abandoned work goes on; its own failure must not surface as unhandled.
-    work.catch(() => undefined);
-    return Promise.race([work, this.expired]);
+    if (!this.timer) return work;
+    return new Promise<T>((resolve, reject) => {
+      this.fail = reject;
+      work.then(resolve, reject);
+    });
   }
 
   /** Throws TurnAbandonedError once the turn is abandoned: the fence on its sends. */
@@ -96,36 +90,77 @@ export class TurnFence {
     if (this.abandoned) throw new TurnAbandonedError(this.chatId);
   }
 
-  /** The turn ended in time: no timeout. */
+  /** The turn ended (in time or not): it no longer counts. */
   stop(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer?.forget(this);
+  }
+
+  /** Called by TurnTimer at `expiresAt`. */
+  expire(error: HandlerTimeoutError): void {
+    this.abandoned = true;
+    this.fail?.(error);
   }
 }
 
 /**
- * Callbacks per chat in this process, waiting or running, so each chat's queue stays bounded.
+ * The timeouts of every running turn, on one timer: turns share one timeout, so they expire in the
+ * order they started, and a turn costs a Set insertion and removal instead of a timer of its own.
  *
  * @example
- * if (!load.enter(chatId)) throw new ChatBusyError(chatId, load.limit, 5);
- * try { await work(); } finally { load.leave(chatId); }
+ * const timer = new TurnTimer(60_000, clock, (fence, error) => report(error, fence.ctx));
+ * const fence = timer.start(chatId);
+ * try { return await fence.guard(work(fence)); } finally { fence.stop(); }
  */
-export class ChatLoad {
-  private readonly counts = new Map<string, number>();
+export class TurnTimer {
+  // Running turns as a linked list through the fences, oldest first: cheaper than a Set, whose
+  // hashing and table showed up as garbage-collection time on the hot path.
+  private head: TurnFence | undefined;
+  private tail: TurnFence | undefined;
+  private armed = false;
 
-  /** At most `limit` callbacks waiting behind the running one; 0 means no bound. */
-  constructor(readonly limit: number) {}
+  /** `timeoutMs` 0: turns never expire. */
+  constructor(
+    readonly timeoutMs: number,
+    private readonly clock: Clock,
+    private readonly onExpire: (fence: TurnFence, error: HandlerTimeoutError) => void,
+  ) {}
 
-  /** Counts a callback in; false (nothing counted) when the chat already has `limit` waiting. */
-  enter(chatId: string): boolean {
-    const n = this.counts.get(chatId) ?? 0;
-    if (this.limit > 0 && n > this.limit) return false;
-    this.counts.set(chatId, n + 1);
-    return true;
+  start(chatId: string): TurnFence {
+    if (this.timeoutMs <= 0) return new TurnFence(chatId, Infinity, undefined);
+    const fence = new TurnFence(chatId, this.clock.now() + this.timeoutMs, this);
+    fence.prev = this.tail;
+    if (this.tail) this.tail.next = fence;
+    else this.head = fence;
+    this.tail = fence;
+    if (!this.armed) this.arm(fence.expiresAt);
+    return fence;
   }
 
-  leave(chatId: string): void {
-    const n = this.counts.get(chatId) ?? 1;
-    if (n <= 1) this.counts.delete(chatId);
-    else this.counts.set(chatId, n - 1);
+  forget(fence: TurnFence): void {
+    if (fence.prev === undefined && this.head !== fence) return;
+    if (fence.prev) fence.prev.next = fence.next;
+    else this.head = fence.next;
+    if (fence.next) fence.next.prev = fence.prev;
+    else this.tail = fence.prev;
+    fence.prev = fence.next = undefined;
+  }
+
+  private arm(at: number): void {
+    this.armed = true;
+    this.clock.setTimeout(() => this.fire(), Math.max(0, at - this.clock.now()));
+  }
+
+  private fire(): void {
+    this.armed = false;
+    const now = this.clock.now();
+    for (let fence = this.head; fence; fence = this.head) {
+      // The oldest turn still running decides when to look again.
+      if (fence.expiresAt > now) return this.arm(fence.expiresAt);
+      this.forget(fence);
+      const error = new HandlerTimeoutError(fence.chatId, fence.mid, this.timeoutMs);
+      fence.expire(error);
+      this.onExpire(fence, error);
+    }
   }
 }
+
