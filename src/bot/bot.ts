@@ -351,6 +351,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
    */
   async close(): Promise<void> {
     this.started?.typing.stop();
+    this.started?.redelivery.close();
     await this.started?.outbox?.close();
   }
 

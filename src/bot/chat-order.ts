@@ -18,6 +18,8 @@ import { randomUUID } from 'node:crypto';
 import { BbmError } from '../protocol/errors.js';
 import { chatKey } from '../state/keys.js';
 import type { StateStore, Ticket, TicketKeys, TicketLease, TurnWrite } from '../state/store.js';
+import { LeaseRenewer } from './lease-renewer.js';
+import { retryUntil } from './retry-until.js';
 
 export interface ChatOrderOptions {
   /** How long a holder may go without renewing before others may skip it. Default 15 s. */
@@ -83,23 +85,17 @@ export class ChatTurn {
   }
 }
 
-interface HeldLease {
-  key: string;
-  lease: TicketLease;
-}
-
 export class ChatOrder {
   private readonly owner = randomUUID();
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly claimMs: number;
   private readonly idleTtlMs: number;
-  private readonly held = new Set<HeldLease>();
   /** `lease key#ticket` of the tickets this instance has taken and not ended: never "orphans". */
   private readonly taken = new Set<string>();
   /** Lease keys with a takeTicket in flight here: a lease seen meanwhile may be that one's. */
   private readonly taking = new Map<string, number>();
-  private renewal: NodeJS.Timeout | undefined;
+  private readonly renewer: LeaseRenewer;
 
   /** Told when a holder finds at release that it lost its turn (it stalled longer than a lease). */
   onLeaseLost: ((error: LeaseLostError) => void) | undefined;
@@ -112,6 +108,7 @@ export class ChatOrder {
     this.pollMs = options.pollMs ?? 15;
     this.claimMs = options.claimMs ?? Math.min(3_000, this.leaseMs);
     this.idleTtlMs = options.idleTtlMs ?? 60 * 60 * 1000;
+    this.renewer = new LeaseRenewer(store, this.leaseMs);
   }
 
   private keys(chatId: string): TicketKeys {
@@ -155,12 +152,11 @@ export class ChatOrder {
       this.background(() => this.giveBack(chatId, ticket, []), mark);
       throw new TurnUnavailableError(chatId, err);
     }
-    const held = { key: k.lease, lease };
-    this.hold(held);
+    const release = this.renewer.hold(k.lease, lease);
     try {
       return await work(turn);
     } finally {
-      this.held.delete(held);
+      release();
       let advanced = true;
       try {
         // Moves `done` on and drops the lease in one round trip.
@@ -181,19 +177,7 @@ export class ChatOrder {
    * waiters have skipped the ticket), then forgets `mark`.
    */
   private background(attempt: () => Promise<void>, mark?: string): void {
-    const failingSince = Date.now();
-    const retry = async (): Promise<void> => {
-      for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 1_000)) {
-        try {
-          await attempt();
-          return;
-        } catch {
-          if (Date.now() - failingSince > this.leaseMs) return;
-          await new Promise((resolve) => setTimeout(resolve, delay).unref());
-        }
-      }
-    };
-    void retry().finally(() => mark && this.taken.delete(mark));
+    void retryUntil(attempt, { firstDelayMs: this.pollMs, forMs: this.leaseMs }).finally(() => mark && this.taken.delete(mark));
   }
 
   /** Ends `ticket`'s turn as soon as it comes (at once when it is the turn now), with `writes`. */
@@ -212,24 +196,6 @@ export class ChatOrder {
     const lease = await this.store.get<TicketLease>(k.lease);
     if (!lease || lease.owner !== this.owner || this.taken.has(`${k.lease}#${lease.ticket}`)) return;
     await this.store.endTurn(k, lease.ticket, this.owner, this.idleTtlMs);
-  }
-
-  /**
-   * Leases held now are renewed together by one timer (every third of a lease), not one timer per
-   * turn: most turns end long before their first renewal.
-   */
-  private hold(held: HeldLease): void {
-    this.held.add(held);
-    if (this.renewal) return;
-    this.renewal = setInterval(() => {
-      if (this.held.size === 0) {
-        clearInterval(this.renewal);
-        this.renewal = undefined;
-        return;
-      }
-      for (const h of this.held) this.store.replaceIf(h.key, h.lease, h.lease, this.leaseMs).catch(() => undefined);
-    }, Math.max(10, Math.floor(this.leaseMs / 3)));
-    this.renewal.unref();
   }
 
   /** Moves `done` from one ticket to the next; an absent `done` counts as 0. */

@@ -3,10 +3,17 @@
  * arrive twice, even at the same time on two instances. The first delivery claims the message
  * with a lease; later ones wait for its result and answer the same. A claim whose owner died
  * expires with its lease, and the next delivery handles the message.
+ *
+ * The lease is short (15 s) and renewed while the owner works, so a dead owner's claim lapses
+ * quickly while a slow handler keeps its own. Writing the result (or giving the claim back) is
+ * retried in the background while the store is away (a fail-over, a restart), for a lease period:
+ * a claim whose end was lost would otherwise answer every retry of the mid with 503 until it lapsed.
  */
 import { randomUUID } from 'node:crypto';
 import { chatKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
+import { LeaseRenewer } from './lease-renewer.js';
+import { retryUntil } from './retry-until.js';
 
 export interface MessageOutcome {
   code: number;
@@ -16,7 +23,7 @@ export interface MessageOutcome {
 type Record = { state: 'pending'; owner: string } | { state: 'done'; outcome: MessageOutcome };
 
 export interface RedeliveryOptions {
-  /** How long a claim holds without its owner finishing. */
+  /** How long a claim holds without being renewed; renewed every third of it while its owner works. Default 15 s. */
   leaseMs?: number;
   /** How long a finished result is remembered. */
   resultTtlMs?: number;
@@ -32,14 +39,18 @@ export class RedeliveryGuard {
   private readonly leaseMs: number;
   private readonly resultTtlMs: number;
   private readonly pollMs: number;
+  /** Claims this instance holds, by key, and how to stop renewing each. */
+  private readonly held = new Map<string, () => void>();
+  private readonly renewer: LeaseRenewer;
 
   constructor(
     private readonly store: StateStore,
     options: RedeliveryOptions = {},
   ) {
-    this.leaseMs = options.leaseMs ?? 60_000;
+    this.leaseMs = options.leaseMs ?? 15_000;
     this.resultTtlMs = options.resultTtlMs ?? 24 * 60 * 60 * 1000;
     this.pollMs = options.pollMs ?? 50;
+    this.renewer = new LeaseRenewer(store, this.leaseMs);
   }
 
   private key(chatId: string, mid: string): string {
@@ -60,6 +71,7 @@ export class RedeliveryGuard {
     const giveUpAt = options.waitMs === undefined ? Infinity : Date.now() + options.waitMs;
     for (;;) {
       if (await this.store.setIfAbsent<Record>(key, { state: 'pending', owner: this.owner }, this.leaseMs)) {
+        this.hold(key);
         return { kind: 'claimed' };
       }
       const existing = await this.store.get<Record>(key);
@@ -68,18 +80,59 @@ export class RedeliveryGuard {
       if (Date.now() > deadline) {
         // The owner neither finished nor let its lease lapse in time: take the message over.
         await this.store.set<Record>(key, { state: 'pending', owner: this.owner }, this.leaseMs);
+        this.hold(key);
         return { kind: 'claimed' };
       }
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
   }
 
+  /**
+   * Records the message's final result. Never rejects: while the store is away the write is
+   * retried in the background (for a lease period), and the claim is no longer renewed.
+   *
+   * @example await guard.complete(chatId, mid, { code: 200 });
+   */
   complete(chatId: string, mid: string, outcome: MessageOutcome): Promise<void> {
-    return this.store.set<Record>(this.key(chatId, mid), { state: 'done', outcome }, this.resultTtlMs);
+    const key = this.key(chatId, mid);
+    this.unhold(key);
+    return this.persist(() => this.store.set<Record>(key, { state: 'done', outcome }, this.resultTtlMs));
   }
 
-  /** Gives a claim back unhandled (the message was skipped), so a redelivery handles it. */
+  /**
+   * Gives a claim back unhandled (skipped, or a retryable failure), so a redelivery handles it.
+   * Never rejects, like complete().
+   *
+   * @example await guard.release(chatId, mid);
+   */
   release(chatId: string, mid: string): Promise<void> {
-    return this.store.delete(this.key(chatId, mid));
+    const key = this.key(chatId, mid);
+    this.unhold(key);
+    return this.persist(() => this.store.deleteIf<Record>(key, { state: 'pending', owner: this.owner }).then(() => undefined));
+  }
+
+  /** Stops renewing (the process is closing); claims then lapse on their own. */
+  close(): void {
+    this.held.clear();
+    this.renewer.clear();
+  }
+
+  private hold(key: string): void {
+    this.held.get(key)?.();
+    this.held.set(key, this.renewer.hold(key, { state: 'pending', owner: this.owner }));
+  }
+
+  private unhold(key: string): void {
+    this.held.get(key)?.();
+    this.held.delete(key);
+  }
+
+  /** One try now; on failure, more in the background with backoff until a lease period has passed. */
+  private async persist(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch {
+      void retryUntil(write, { firstDelayMs: this.pollMs, forMs: this.leaseMs, delayFirst: true });
+    }
   }
 }

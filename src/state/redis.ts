@@ -196,6 +196,8 @@ export class RedisStore implements StateStore {
   private readonly ownClient: boolean;
   private readonly logger: Logger | undefined;
   private healthy = true;
+  /** The server process last seen (INFO run_id), to notice a restart. */
+  private runId: string | undefined;
   private closed = false;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -282,10 +284,35 @@ export class RedisStore implements StateStore {
       this.logger?.warn({ err: { message: err.message } }, 'redis connection lost; retrying');
     });
     this.client.on('ready', () => {
+      this.noteServer();
       if (this.healthy) return;
       this.healthy = true;
       this.logger?.info('redis connection restored');
     });
+    if (this.client.status === 'ready') this.noteServer();
+  }
+
+  /**
+   * A single Redis that comes back as another process (its run_id changed) restarted, and without
+   * persistence it lost everything: say so once, in one line. (A cluster fails over to replicas
+   * instead, and its nodes change by design.)
+   */
+  private noteServer(): void {
+    if (this.client.isCluster) return;
+    this.client.info('server').then(
+      (info) => {
+        const runId = /^run_id:(\w+)/m.exec(info)?.[1];
+        if (runId === undefined) return;
+        if (this.runId !== undefined && this.runId !== runId) {
+          this.logger?.warn(
+            { previousRunId: this.runId, runId },
+            'redis restarted: what it held (chat records, sessions, queued replies, redelivery records) may be gone; new callbacks are served as usual',
+          );
+        }
+        this.runId = runId;
+      },
+      () => undefined,
+    );
   }
 
   private k(key: string): string {

@@ -3,13 +3,13 @@
  * Chat API: callbacks spread over both, the same callback to both at once, and a `kill -9` while
  * an instance's replies are held by the fake.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { signBody, startFakeChatApi, type FakeChatApi } from '../../src/index.js';
+import { startFakeChatApi, type FakeChatApi } from '../../src/index.js';
+import { post as postRaw, startInstance as startBotInstance, type Instance } from './fault-kit.js';
 import { textCallbackBody } from '../helpers/callbacks.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,65 +30,8 @@ async function redisAvailable(): Promise<boolean> {
   }
 }
 
-function post(url: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/v1/chats`,
-      { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'bbm-sig': signBody(body, KEY) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-interface Instance {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function startInstance(api: FakeChatApi): Promise<Instance> {
-  const child = spawn(process.execPath, ['dist/src/server/main.js'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      BBM_SIG_KEY: KEY,
-      BBM_CLIENT_CREDENTIALS: api.clientCredentials,
-      BBM_TOKEN_URL: api.tokenUrl,
-      BBM_API_URL: api.apiUrl,
-      REDIS_URL,
-      REDIS_PREFIX: PREFIX,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`instance did not start:\n${out}`)), 20_000);
-    const check = setInterval(() => {
-      const m = /"url":"(http[^"]+)\/v1\/chats"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        clearInterval(check);
-        resolve({ child, url: m[1]!, output: () => out });
-      }
-    }, 20);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      clearInterval(check);
-      reject(new Error(`instance exited with ${code}:\n${out}`));
-    });
-  });
-}
+const post = (url: string, body: string) => postRaw(url, '/v1/chats', body, KEY);
+const startInstance = (api: FakeChatApi): Promise<Instance> => startBotInstance(ROOT, KEY, api, { REDIS_URL, REDIS_PREFIX: PREFIX });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
