@@ -8,7 +8,10 @@
  * take the `memory` scenario (up to 1,000,000 callbacks over 100,000 chats, fed without sockets:
  * see subjects/framework-memory.ts) while RSS is sampled, sharing what is left of the time budget.
  * `framework-redis` is the framework with REDIS_URL: the bench runs its own redis-server when it
- * can (lib/redis.ts), else BENCH_REDIS_URL.
+ * can (lib/redis.ts), else BENCH_REDIS_URL. `framework-cluster` is the framework with
+ * REDIS_CLUSTER_NODES: the bench's own 3-master cluster (lib/redis-cluster.ts), else
+ * BENCH_REDIS_CLUSTER_NODES, else skipped. For both, Redis's own counters give commands and round
+ * trips per callback (lib/redis-stats.ts), under load and in a short pass one callback at a time.
  *
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
  * BENCH_CONNECTIONS (50), BENCH_SUBJECTS (comma list; `framework-quiet` is the framework at
@@ -17,7 +20,8 @@
  * default 160), BENCH_QUIET_WAIT (s in all to wait for other load to stop, default 15),
  * BENCH_PROFILE (a folder: the framework runs with --cpu-prof), BENCH_FRAMEWORK_DIST (another
  * build of the framework, for A/B runs), BENCH_FRAMEWORK_ENV ("K=V,K=V" added to its settings),
- * BENCH_MEMORY_NODE_ARGS (node flags for the memory subjects), BENCH_REDIS_URL.
+ * BENCH_MEMORY_NODE_ARGS (node flags for the memory subjects), BENCH_REDIS_URL,
+ * BENCH_REDIS_CLUSTER_NODES, BENCH_SERIAL_CALLBACKS (callbacks of the one-at-a-time pass, 300; 0: none).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +30,8 @@ import { fileURLToPath } from 'node:url';
 import { BOT_NAME, CLIENT_CREDENTIALS, SIG_KEY } from './lib/callbacks.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { startBenchRedis, type BenchRedis } from './lib/redis.js';
+import { startBenchCluster, type BenchCluster } from './lib/redis-cluster.js';
+import { diffCounters, perCallback, type RedisCounters, type RedisPerCallback } from './lib/redis-stats.js';
 import {
   PROC,
   TASKSET,
@@ -61,6 +67,8 @@ const RUN_BUDGET_S = Number(process.env.BENCH_BUDGET ?? 160);
 /** BENCH_MEMORY_FULL=1: all MEMORY_CALLBACKS, however long it takes. */
 const MEMORY_FULL = process.env.BENCH_MEMORY_FULL === '1';
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
+/** Callbacks sent one at a time to count the round trips on one callback's path (Redis subjects). */
+const SERIAL_CALLBACKS = Number(process.env.BENCH_SERIAL_CALLBACKS ?? 300);
 
 /** Seconds the whole run may spend waiting for other work on the machine to calm down before a measurement. */
 let quietBudgetS = Number(process.env.BENCH_QUIET_WAIT ?? 15);
@@ -89,7 +97,7 @@ const helperPids: number[] = [];
 const WARMUP_SEQ = 3_000_000;
 const MAX_MEASURED = WARMUP_SEQ;
 
-type SubjectName = 'node-raw' | 'express-min' | 'framework' | 'framework-quiet' | 'framework-redis';
+type SubjectName = 'node-raw' | 'express-min' | 'framework' | 'framework-quiet' | 'framework-redis' | 'framework-cluster';
 type ScenarioName = 'ingest' | 'echo';
 
 interface Subject {
@@ -125,6 +133,24 @@ interface RunRecord {
   upstreamMessages: number;
   /** Callbacks answered 2xx whose reply never reached the fake Chat API. */
   lostReplies: number;
+  /** Redis subjects: what Redis did per callback handled in this run (all nodes; lib/redis-stats.ts). */
+  redis?: RedisPerCallback;
+}
+
+/** The Redis a subject runs on, as `measure` reads it. */
+interface SharedRedis {
+  counters(): Promise<RedisCounters>;
+  /** redis-server processes the bench started (their CPU per callback is reported). */
+  pids: number[];
+  nodes: number;
+}
+
+/** One pass of callbacks one at a time: round trips on one callback's path. */
+interface SerialRecord {
+  subject: SubjectName;
+  scenario: ScenarioName;
+  callbacks: number;
+  redis: RedisPerCallback;
 }
 
 interface MemoryRecord {
@@ -207,7 +233,7 @@ async function startUpstream(): Promise<Upstream> {
 // ---------------------------------------------------------------------------------------------
 // Subjects.
 
-function subjects(upstream: Upstream, port: number, redis: BenchRedis | undefined): Subject[] {
+function subjects(upstream: Upstream, port: number, redis: BenchRedis | undefined, cluster?: BenchCluster): Subject[] {
   const common = {
     PORT: String(port),
     BBM_SIG_KEY: SIG_KEY,
@@ -242,6 +268,12 @@ function subjects(upstream: Upstream, port: number, redis: BenchRedis | undefine
       env: { ...common, HOST: '127.0.0.1', BOT: 'echo', BOT_NAME, ...extra, REDIS_URL: redis?.url ?? '', REDIS_PREFIX: redis?.prefix ?? 'bench:' },
     },
     {
+      name: 'framework-cluster',
+      describe: 'the framework with REDIS_CLUSTER_NODES: the same state on a 3-master Redis Cluster',
+      args: frameworkArgs,
+      env: { ...common, HOST: '127.0.0.1', BOT: 'echo', BOT_NAME, ...extra, REDIS_CLUSTER_NODES: cluster?.nodes ?? '', REDIS_PREFIX: cluster?.prefix ?? 'bench:' },
+    },
+    {
       name: 'framework-quiet',
       describe: 'the same with LOG_LEVEL=warn (no per-callback info line)',
       args: frameworkArgs,
@@ -266,6 +298,7 @@ async function measure(
   scenario: ScenarioName,
   server: { child: Child; url: string },
   upstream: Upstream,
+  shared?: SharedRedis,
 ): Promise<RunRecord> {
   const kind = scenario === 'ingest' ? 'typing' : 'text';
   if (WARMUP_S > 0) {
@@ -284,6 +317,10 @@ async function measure(
   const helpers0 = helpersCpu();
   const self0 = process.cpuUsage();
   const busy0 = machineBusySeconds();
+  // Redis's counters and CPU from here until the last reply is in (the outbox may trail the answer).
+  const redis0 = await shared?.counters();
+  const redisCpuNow = () => shared!.pids.reduce((t, p) => t + (cpuSeconds(p) ?? 0), 0);
+  const redisCpu0 = shared?.pids.length ? redisCpuNow() : undefined;
   const t0 = performance.now();
   const answered = new Uint8Array(MAX_MEASURED);
   const r: LoadResult = await runLoad({ url: server.url, kind, chats: CHATS, connections: CONNECTIONS, durationS: DURATION_S, seqStart: 0, answered });
@@ -297,6 +334,8 @@ async function measure(
   peakRss = Math.max(peakRss, rssBytes(pid) ?? 0);
 
   await upstream.settle();
+  const redisCpu = redisCpu0 === undefined ? undefined : redisCpuNow() - redisCpu0;
+  const redis1 = redis0 && (await shared!.counters());
   const { messages } = await upstream.stats();
   let lost = 0;
   if (kind === 'text') {
@@ -331,7 +370,24 @@ async function measure(
     otherCpuPct: other === undefined ? undefined : Math.round((other / wall) * 100),
     upstreamMessages: messages,
     lostReplies: lost,
+    ...(redis0 && redis1 ? { redis: perCallback(diffCounters(redis1, redis0, shared!.nodes), r.responses, redisCpu) } : {}),
   };
+}
+
+/**
+ * SERIAL_CALLBACKS callbacks over one connection, one at a time: every write of the Redis client
+ * belongs to one callback, so Redis's read events per callback are the round trips on its path.
+ * Short, and apart from the measured runs, so counting never touches the rates.
+ */
+async function serialPass(subject: SubjectName, scenario: ScenarioName, server: { url: string }, upstream: Upstream, shared: SharedRedis): Promise<SerialRecord> {
+  const kind = scenario === 'ingest' ? 'typing' : 'text';
+  await upstream.settle();
+  const before = await shared.counters();
+  const r = await runLoad({ url: server.url, kind, chats: CHATS, connections: 1, amount: SERIAL_CALLBACKS, seqStart: 2 * WARMUP_SEQ + (scenario === 'echo' ? 100_000 : 0) });
+  await upstream.settle();
+  const after = await shared.counters();
+  // No Redis CPU here: /proc counts in 10 ms ticks, too coarse for a pass this short.
+  return { subject, scenario, callbacks: r.responses, redis: perCallback(diffCounters(after, before, shared.nodes), r.responses, undefined) };
 }
 
 /**
@@ -457,7 +513,7 @@ function pad(s: string, n: number, left = false): string {
 
 function table(runs: RunRecord[]): string {
   const head = ['scenario', 'subject', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', '207', 'lost', 'peak RSS MB', 'srv CPU%', 'µs/req', 'gen CPU%'];
-  const widths = [9, 16, 8, 8, 8, 8, 5, 5, 12, 9, 8, 9];
+  const widths = [9, 17, 8, 8, 8, 8, 5, 5, 12, 9, 8, 9];
   const lines = [head.map((h, i) => pad(h, widths[i]!, i < 2)).join(' ')];
   for (const r of runs) {
     const cells = [
@@ -507,13 +563,14 @@ function ratios(runs: RunRecord[]): Ratio[] {
         });
       }
     }
-    // What sharing state in Redis costs, against the same framework in memory.
+    // What sharing state in Redis (one server, or a cluster) costs, against the same framework in memory.
     const f = get('framework');
-    const fr = get('framework-redis');
-    if (f && fr) {
+    for (const shared of ['framework-redis', 'framework-cluster'] as const) {
+      const fr = get(shared);
+      if (!f || !fr) continue;
       out.push({
         scenario,
-        of: 'framework-redis/framework',
+        of: `${shared}/framework`,
         rps: round(fr.rps / f.rps, 3),
         p99: round(fr.p99Ms / f.p99Ms, 3),
         cpuPerRequest: fr.serverCpuUsPerRequest && f.serverCpuUsPerRequest ? round(fr.serverCpuUsPerRequest / f.serverCpuUsPerRequest, 3) : undefined,
@@ -534,8 +591,10 @@ function verdicts(runs: RunRecord[], rs: Ratio[], memories: MemoryRecord[]): str
   }
   const echo = r('echo', 'framework/express-min');
   if (echo) check(echo.rps >= 0.9, `echo: framework req/s ${echo.rps}× express-min (target ≥ 0.9)`);
-  const shared = r('ingest', 'framework-redis/framework');
-  if (shared) check(shared.rps >= 0.6, `ingest: framework-redis req/s ${shared.rps}× framework in memory (target ≥ 0.6)`);
+  for (const name of ['framework-redis', 'framework-cluster']) {
+    const shared = r('ingest', `${name}/framework`);
+    if (shared) check(shared.rps >= 0.6, `ingest: ${name} req/s ${shared.rps}× framework in memory (target ≥ 0.6: ${shared.rps >= 0.6 ? 'met' : 'missed'})`);
+  }
   for (const memory of memories) {
     const n = `${Math.round(memory.callbacks / 1000)}k`;
     const name = `memory ${memory.subject}`;
@@ -559,12 +618,30 @@ function verdicts(runs: RunRecord[], rs: Ratio[], memories: MemoryRecord[]): str
   return out;
 }
 
+/** Redis per callback: under load (the measured runs) and one at a time (the serial passes). */
+function redisReport(runs: RunRecord[], serials: SerialRecord[]): string[] {
+  const rows = [
+    ...runs.filter((r) => r.redis).map((r) => ({ subject: r.subject, scenario: r.scenario, how: `load, ${CONNECTIONS} conn`, redis: r.redis! })),
+    ...serials.map((s) => ({ subject: s.subject, scenario: s.scenario, how: 'one at a time', redis: s.redis })),
+  ];
+  if (rows.length === 0) return [];
+  const out = ['  Redis per callback (all nodes; commands include those run inside scripts and MULTI/EXEC; round trips = Redis read events):'];
+  out.push(`  ${pad('scenario', 8, true)} ${pad('subject', 17, true)} ${pad('pass', 15, true)} ${pad('commands', 9)} ${pad('scripts', 8)} ${pad('round trips', 12)} ${pad('Redis CPU µs', 13)}  commands`);
+  for (const r of rows) {
+    const x = r.redis;
+    out.push(
+      `  ${pad(r.scenario, 8, true)} ${pad(r.subject, 17, true)} ${pad(r.how, 15, true)} ${pad(x.commands.toFixed(2), 9)} ${pad(x.scripts.toFixed(2), 8)} ${pad(x.roundTrips.toFixed(2), 12)} ${pad(x.cpuUs?.toFixed(1) ?? '-', 13)}  ${x.top}`,
+    );
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const began = Date.now();
   const pinned = pinSelf(LOADGEN_CORE);
-  const wantedSubjects = (process.env.BENCH_SUBJECTS ?? 'node-raw,express-min,framework,framework-redis').split(',').map((s) => s.trim());
+  const wantedSubjects = (process.env.BENCH_SUBJECTS ?? 'node-raw,express-min,framework,framework-redis,framework-cluster').split(',').map((s) => s.trim());
   const wantedScenarios = (process.env.BENCH_SCENARIOS ?? 'ingest,echo,memory').split(',').map((s) => s.trim());
   const machine = describeMachine();
   console.log(`bench: ${machine.cpu ?? '?'} (${machine.cores ?? '?'} cores), Node ${process.version}`);
@@ -581,23 +658,39 @@ async function main(): Promise<void> {
   const upstream = await startUpstream();
   const redis = wantedSubjects.includes('framework-redis') ? await startBenchRedis(LOADGEN_CORE) : undefined;
   if (redis) console.log(`bench: framework-redis uses ${redis.describe}, keys under ${redis.prefix}`);
+  const clusterOrWhy = wantedSubjects.includes('framework-cluster') ? await startBenchCluster(LOADGEN_CORE) : undefined;
+  const cluster = clusterOrWhy && 'nodes' in clusterOrWhy ? clusterOrWhy : undefined;
+  if (cluster) console.log(`bench: framework-cluster uses ${cluster.describe}, keys under ${cluster.prefix}`);
+  else if (clusterOrWhy && 'skipped' in clusterOrWhy) console.log(`bench: framework-cluster skipped: ${clusterOrWhy.skipped}`);
   const runs: RunRecord[] = [];
+  const serials: SerialRecord[] = [];
   const memories: MemoryRecord[] = [];
   try {
-    const all = subjects(upstream, await freePort(), redis);
+    const all = subjects(upstream, await freePort(), redis, cluster);
     if (redis?.pid) helperPids.push(redis.pid);
+    if (cluster) helperPids.push(...cluster.pids);
+    const sharedOf = (name: SubjectName): SharedRedis | undefined =>
+      name === 'framework-redis' && redis
+        ? { counters: () => redis.counters(), pids: redis.pid ? [redis.pid] : [], nodes: 1 }
+        : name === 'framework-cluster' && cluster
+          ? { counters: () => cluster.counters(), pids: cluster.pids, nodes: cluster.masters }
+          : undefined;
     for (const subject of all.filter((s) => wantedSubjects.includes(s.name))) {
       const scenarios = (['ingest', 'echo'] as const).filter((s) => wantedScenarios.includes(s));
       if (scenarios.length === 0) continue;
+      if (subject.name === 'framework-cluster' && !cluster) continue;
       if (subject.name === 'framework-redis') await redis!.clear();
+      if (subject.name === 'framework-cluster') await cluster!.clear();
+      const shared = sharedOf(subject.name);
       const server = await startSubject(subject, cwd);
       try {
         for (const scenario of scenarios) {
-          const rec = await measure(subject.name, scenario, server, upstream);
+          const rec = await measure(subject.name, scenario, server, upstream, shared);
           runs.push(rec);
           console.log(
-            `  ${pad(scenario, 7, true)} ${pad(subject.name, 16, true)} ${pad(String(rec.rps), 6)} req/s  p50 ${rec.p50Ms.toFixed(2)} ms  p99 ${rec.p99Ms.toFixed(2)} ms  server CPU ${rec.serverCpuPct ?? '-'}%  (${rec.serverCpuUsPerRequest ?? '-'} µs/req)  gen CPU ${rec.loadgenCpuPct ?? '-'}%  other ${rec.otherCpuPct ?? '-'}%`,
+            `  ${pad(scenario, 7, true)} ${pad(subject.name, 17, true)} ${pad(String(rec.rps), 6)} req/s  p50 ${rec.p50Ms.toFixed(2)} ms  p99 ${rec.p99Ms.toFixed(2)} ms  server CPU ${rec.serverCpuPct ?? '-'}%  (${rec.serverCpuUsPerRequest ?? '-'} µs/req)  gen CPU ${rec.loadgenCpuPct ?? '-'}%  other ${rec.otherCpuPct ?? '-'}%`,
           );
+          if (shared && SERIAL_CALLBACKS > 0) serials.push(await serialPass(subject.name, scenario, server, upstream, shared));
         }
       } finally {
         await stopChild(server.child);
@@ -620,6 +713,7 @@ async function main(): Promise<void> {
   } finally {
     await stopChild(upstream.child);
     await redis?.stop();
+    await cluster?.stop();
     rmSync(cwd, { recursive: true, force: true });
   }
 
@@ -628,8 +722,10 @@ async function main(): Promise<void> {
   console.log(table(runs));
   console.log('');
   for (const x of rs) {
-    console.log(`  ${pad(x.scenario, 7, true)} ${pad(x.of, 30, true)} req/s ${x.rps.toFixed(3)}×   p99 ${x.p99.toFixed(3)}×   CPU/req ${x.cpuPerRequest?.toFixed(3) ?? '-'}×`);
+    console.log(`  ${pad(x.scenario, 7, true)} ${pad(x.of, 32, true)} req/s ${x.rps.toFixed(3)}×   p99 ${x.p99.toFixed(3)}×   CPU/req ${x.cpuPerRequest?.toFixed(3) ?? '-'}×`);
   }
+  const redisLines = redisReport(runs, serials);
+  if (redisLines.length) console.log(`\n${redisLines.join('\n')}`);
   for (const memory of memories) {
     console.log('');
     console.log(
@@ -668,8 +764,10 @@ async function main(): Promise<void> {
       budgetS: MEMORY_FULL ? undefined : RUN_BUDGET_S,
     },
     redis: redis?.describe,
-    subjects: subjects(upstream, 0, redis).map((s) => ({ name: s.name, describe: s.describe })),
+    cluster: cluster?.describe ?? (clusterOrWhy && 'skipped' in clusterOrWhy ? `skipped: ${clusterOrWhy.skipped}` : undefined),
+    subjects: subjects(upstream, 0, redis, cluster).map((s) => ({ name: s.name, describe: s.describe })),
     runs,
+    serial: serials,
     ratios: rs,
     memory: memories,
     verdicts: verdictLines,

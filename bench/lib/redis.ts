@@ -7,6 +7,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { TASKSET, freePort } from './proc.js';
+import { readCounters, type RedisCounters } from './redis-stats.js';
 
 export interface BenchRedis {
   url: string;
@@ -17,6 +18,8 @@ export interface BenchRedis {
   pid: number | undefined;
   /** Redis's own memory (INFO used_memory) in bytes, and its number of keys. */
   memory(): Promise<{ usedBytes: number; keys: number }>;
+  /** Commands, round trips and execution time so far (see redis-stats.ts). */
+  counters(): Promise<RedisCounters>;
   /** Deletes every key under the prefix (between subjects, so each starts empty). */
   clear(): Promise<void>;
   stop(): Promise<void>;
@@ -79,6 +82,7 @@ export async function startBenchRedis(core: number): Promise<BenchRedis> {
       const keys = proc ? await client.dbsize() : -1;
       return { usedBytes: used, keys };
     },
+    counters: () => readCounters([client]),
     clear,
     async stop() {
       if (!proc) await clear().catch(() => undefined);
