@@ -11,4 +11,6 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
   testTimeout: 20000,
+  // Builds dist once when it is older than the sources: the e2e tests run the compiled bot.
+  globalSetup: '<rootDir>/test/global-setup.js',
 };

@@ -5,7 +5,6 @@
  * killed, Redis restarts empty; each time no echo may be lost, none sent twice beyond the one that
  * was on the wire, and each chat's order kept.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +33,6 @@ if (!installed) {
   console.warn('skipping the fault tests: redis-server is not installed');
 }
 const maybe = installed ? describe : describe.skip;
-
-beforeAll(() => {
-  if (installed) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
-}, 120_000);
 
 /** Posts `count` messages to each chat, one after another per chat, all chats at once, like BBM. */
 async function traffic(urls: readonly string[], chats: readonly string[], count: number, tag: string): Promise<void> {

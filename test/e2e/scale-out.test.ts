@@ -3,7 +3,6 @@
  * Chat API: callbacks spread over both, the same callback to both at once, and a `kill -9` while
  * an instance's replies are held by the fake.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +46,6 @@ describe('several instances behind one URL, sharing Redis', () => {
       console.warn(`skipping the scale-out test: no Redis at ${REDIS_URL}`);
       return;
     }
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
     api = await startFakeChatApi();
     instances.push(await startInstance(api), await startInstance(api));
   }, 120_000);
