@@ -4,8 +4,9 @@
  * not fail-over), no persistence, on free ports whose cluster bus ports (+10000) are free too, all
  * pinned to the load generator's core like framework-redis's server, joined with
  * `redis-cli --cluster create … --cluster-yes`; it is shut down and its files removed at the end.
- * Otherwise it uses BENCH_REDIS_CLUSTER_NODES (seed nodes, host:port,…) under a key prefix of its
- * own and deletes those keys at the end; with neither, there is no cluster and the subject is skipped.
+ * BENCH_REDIS_CLUSTER_NODES (seed nodes, host:port,…), when set, is used instead (as BENCH_REDIS_URL
+ * is for framework-redis), under a key prefix of its own whose keys are deleted at the end; with
+ * neither, there is no cluster and the subject is skipped.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -83,7 +84,8 @@ async function untilAnswers(client: Redis, what: string, timeoutMs: number): Pro
 export async function startBenchCluster(core: number): Promise<BenchCluster | { skipped: string }> {
   const prefix = `bench-${process.pid}:`;
   const seeds = process.env.BENCH_REDIS_CLUSTER_NODES;
-  const own = has('redis-server') && has('redis-cli');
+  // As for framework-redis: a cluster named in the environment is used even when the bench could start one.
+  const own = !seeds && has('redis-server') && has('redis-cli');
   if (!own && !seeds) {
     return { skipped: 'redis-server/redis-cli are not installed and BENCH_REDIS_CLUSTER_NODES is not set' };
   }
@@ -113,6 +115,11 @@ export async function startBenchCluster(core: number): Promise<BenchCluster | { 
         if (Date.now() > deadline) throw new Error('bench: the cluster is not ok after 30 s');
         await sleep(100);
       }
+    } catch (err) {
+      // A cluster that did not come together is not left running.
+      for (const proc of procs) proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
     } finally {
       for (const p of probes) p.disconnect();
     }
@@ -120,7 +127,7 @@ export async function startBenchCluster(core: number): Promise<BenchCluster | { 
     describe = `its own 3-master Redis Cluster on ports ${ports.join(', ')}${TASKSET ? `, pinned to core ${core}` : ''}, no replicas, no persistence`;
   } else {
     nodes = seeds!;
-    describe = `${seeds} (BENCH_REDIS_CLUSTER_NODES; redis-server is not installed): counts include any other traffic on it`;
+    describe = `${seeds} (BENCH_REDIS_CLUSTER_NODES): its counts include any other traffic on it`;
   }
 
   const cluster = new Cluster(

@@ -34,7 +34,8 @@ export function parseCounters(info: string): RedisCounters {
     const stat = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
     if (stat) {
       const [, name, calls] = stat;
-      if (name === 'info') continue;
+      // The bench's own INFO, and replicas' acknowledgements on a cluster with replicas, are not the framework's.
+      if (name === 'info' || name === 'replconf') continue;
       out.commands += Number(calls);
       out.byCommand[name!] = Number(calls);
       if (name === 'eval' || name === 'evalsha') out.scripts += Number(calls);
