@@ -54,7 +54,7 @@ export interface EmulatorOptions {
   users?: string[];
   /** How long one callback attempt may take. Default 10 s. */
   callbackTimeoutMs?: number;
-  /** Callback retries on 5xx / timeout / refused connection. */
+  /** Callback retries on 5xx / timeout / refused connection, and of messages a 207 says to retry. */
   callbackRetry?: CallbackRetryOptions;
   /** The user's typing rules' timings (tests shorten them). Default the spec's 5 s / 30 s. */
   typing?: Partial<TypingTimings>;
@@ -186,7 +186,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     botUrl: () => botUrl,
     sigKey,
     timeoutMs: options.callbackTimeoutMs ?? 10_000,
-    retry: { attempts: options.callbackRetry?.attempts ?? 3, backoffMs: options.callbackRetry?.backoffMs ?? 1000 },
+    retry: {
+      attempts: options.callbackRetry?.attempts ?? 3,
+      backoffMs: options.callbackRetry?.backoffMs ?? 1000,
+      maxRetryAfterMs: options.callbackRetry?.maxRetryAfterMs ?? 30_000,
+    },
     traffic,
     signal: abort.signal,
   });

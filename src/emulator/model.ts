@@ -16,10 +16,11 @@ export interface EmulatedUser {
 
 /**
  * States of a message the user sent, as the BBM client shows them: ✓ accepted (the platform has it
- * and is calling the bot), D delivered (the bot answered 200, delivery notifications on), R read
- * (the bot answered 200 with notifications off, or later sent a read action), ✖ error.
+ * and is calling the bot), 🕒 waiting (the bot asked, with a per-message 500/503, for it again
+ * later), D delivered (the bot answered 200, delivery notifications on), R read (the bot answered
+ * 200 with notifications off, or later sent a read action), ✖ error.
  */
-export type UserMessageState = 'accepted' | 'delivered' | 'read' | 'error';
+export type UserMessageState = 'accepted' | 'waiting' | 'delivered' | 'read' | 'error';
 
 /** States of a message the bot sent: 202 accepted (✓) until the user's client reports dlv and read. */
 export type BotMessageState = 'accepted' | 'delivered' | 'read';
@@ -40,6 +41,8 @@ export interface UserItem {
   state: UserMessageState;
   /** Why the state is `error`. */
   error?: string;
+  /** While `waiting`: why, and when the platform sends the message again. */
+  retry?: string;
 }
 
 /** A message the bot sent through the Chat API, exactly as validated. */
@@ -113,6 +116,8 @@ export interface TrafficEntry {
   responseBody: unknown;
   /** For callbacks: which attempt this was, of how many allowed. */
   attempt?: { n: number; of: number };
+  /** For a callback that retries an earlier one (all of it, or some of its messages): that one's id. */
+  retryOf?: number;
   /** Transport failure (timeout, refused...). */
   error?: string;
   /** Still waiting for the answer; the same id is sent again when it is complete. */

@@ -11,7 +11,7 @@ import { OUTBOUND_LIMITS } from '../protocol/limits.js';
 import { SendRequestSchema, type OutboundMessage, type SendRequest } from '../protocol/outbound.js';
 import { codePointLength, isHttpUrl, ownValue } from '../protocol/primitives.js';
 import { avatarSvg } from './avatar.js';
-import type { CallbackOutcome, CallbackSender } from './callbacks.js';
+import type { CallbackOutcome, CallbackResend, CallbackSender } from './callbacks.js';
 import { HttpError } from './errors.js';
 import type { FaultQueue } from './faults.js';
 import type {
@@ -426,19 +426,26 @@ export class Platform {
     const item: UserItem = { from: 'user', id: hex(8), ts: Date.now(), kind: 'message', content, state: 'accepted' };
     this.addItem(record, item);
     const message = { index: 1, type: content.type, mid: item.id, ts: item.ts, ...(content.type === 'text' ? { text: content.text } : { image: content.image }) };
-    const done = this.callback(record, { messages: [message] }, [item.id], true).then((outcome) => {
+    const waiting: CallbackResend['onRetry'] = (_mids, { attempt, of, delayMs, reason }) => {
+      item.state = 'waiting';
+      item.retry = `${reason}: sending it again in ${delayMs / 1000} s (attempt ${attempt} of ${of})`;
+      this.changed(record);
+    };
+    const done = this.callback(record, { messages: [message] }, [item.id], true, waiting).then((outcome) => {
       const result = outcome.results.get(item.id);
       // A 200 without a result for this mid still means the bot took it (lenient); a 207 without one does not.
       const code = result?.code ?? (outcome.ok && outcome.status === 200 ? 200 : undefined);
+      delete item.retry;
       if (outcome.ok && code === 200) {
         item.state = this.o.deliveryNotifications ? (item.state === 'read' ? 'read' : 'delivered') : 'read';
       } else {
+        const tries = result?.attempts !== undefined && result.attempts > 1 ? ` (${result.attempts} attempts)` : '';
         item.state = 'error';
         item.error = !outcome.ok
           ? (outcome.error ?? 'failed')
           : code === undefined
             ? `the bot's ${outcome.status ?? ''} answer has no result for this message`
-            : `the bot answered ${code} for this message${result?.error ? `: ${result.error}` : ''}`;
+            : `the bot answered ${code} for this message${tries}${result?.error ? `: ${result.error}` : ''}`;
       }
       this.changed(record);
       return structuredClone(item);
@@ -468,34 +475,46 @@ export class Platform {
     await this.callback(record, { actions: [{ type: 'typing', ts: Date.now() }] }, [], false);
   }
 
-  /** Builds, signs and delivers a callback for this chat. */
+  /**
+   * Builds, signs and delivers a callback for this chat. Messages the bot asks to get again (a 500/503
+   * result) go in a new callback built at that time, so it carries the chat's mTok as it is then.
+   */
   private async callback(
     record: ChatRecord,
-    content: { messages?: unknown[]; actions?: unknown[] },
+    content: { messages?: { mid: string }[]; actions?: unknown[] },
     mids: string[],
     withToken: boolean,
+    onRetry?: CallbackResend['onRetry'],
   ): Promise<CallbackOutcome> {
-    const user = this.users.get(record.view.userId);
-    const token = record.mTok;
-    // The platform sends the token with messages, and with anything until the bot has received it once.
-    const includeToken = record.view.open && (withToken || !record.mTokGiven);
-    const body = {
-      mType: 'message',
-      chId: this.o.channelId,
-      chatId: record.view.chatId,
-      from: record.view.userId,
-      to: record.view.botId,
-      ...(includeToken ? { mTok: token } : {}),
-      ...content,
-      userInfos: {
-        [record.view.userId]: {
-          name: user?.name ?? 'User',
-          avatar: [{ imageSize: Buffer.byteLength(this.avatar(record.view.userId) ?? ''), imageType: 'image/svg+xml', resolution: '60x60', url: user?.avatarUrl ?? '' }],
+    let sentToken: string | undefined;
+    const build = (part: { messages?: { mid: string }[]; actions?: unknown[] }): Record<string, unknown> => {
+      const user = this.users.get(record.view.userId);
+      // The platform sends the token with messages, and with anything until the bot has received it once.
+      const includeToken = record.view.open && (withToken || !record.mTokGiven);
+      sentToken = includeToken ? record.mTok : undefined;
+      return {
+        mType: 'message',
+        chId: this.o.channelId,
+        chatId: record.view.chatId,
+        from: record.view.userId,
+        to: record.view.botId,
+        ...(includeToken ? { mTok: record.mTok } : {}),
+        ...part,
+        userInfos: {
+          [record.view.userId]: {
+            name: user?.name ?? 'User',
+            avatar: [{ imageSize: Buffer.byteLength(this.avatar(record.view.userId) ?? ''), imageType: 'image/svg+xml', resolution: '60x60', url: user?.avatarUrl ?? '' }],
+          },
         },
-      },
+      };
     };
-    const outcome = await this.o.callbacks.send(record.view.chatId, body, mids);
-    if (outcome.ok && includeToken && record.mTok === token) record.mTokGiven = true;
+    const resend: CallbackResend = {
+      // A chat the user left (or an emulator stopping) gets no more deliveries of old messages.
+      rebuild: (again) => (record.view.open && !this.stopped ? build({ messages: (content.messages ?? []).filter((m) => again.includes(m.mid)) }) : undefined),
+      ...(onRetry ? { onRetry } : {}),
+    };
+    const outcome = await this.o.callbacks.send(record.view.chatId, build(content), mids, resend);
+    if (outcome.ok && sentToken !== undefined && record.mTok === sentToken) record.mTokGiven = true;
     return outcome;
   }
 

@@ -70,11 +70,13 @@ describe('emulator: callbacks', () => {
     expect(s.bot.callbacks).toHaveLength(1);
   });
 
-  it('marks the message ✖ when the bot reports a per-message failure in a 207', async () => {
-    s.bot.script((cb) => ({ status: 207, body: { messages: [{ mid: cb.body.messages![0]!.mid, result: { code: 500, error: 'db down' } }] } }));
+  it('marks the message ✖ when the bot reports a final per-message failure in a 207', async () => {
+    // 400 is final; a 500/503 result is retried (message-retry.test.ts).
+    s.bot.script((cb) => ({ status: 207, body: { messages: [{ mid: cb.body.messages![0]!.mid, result: { code: 400, error: 'bad text' } }] } }));
     const done = await s.emu.userSends(s.chatId, { text: 'x' }).done;
     expect(done.state).toBe('error');
-    expect(done.error).toMatch(/500 for this message: db down/);
+    expect(done.error).toMatch(/400 for this message: bad text/);
+    expect(s.bot.callbacks).toHaveLength(1);
   });
 
   it('retries a 5xx up to three attempts in all, with the same signed bytes and growing backoff', async () => {

@@ -83,7 +83,7 @@ export interface RecordedCallback {
 }
 
 /** An answer the fake bot gives: a status and body, optionally late; 'hang' never answers. */
-export type BotAnswer = { status: number; body?: unknown; delayMs?: number } | 'hang';
+export type BotAnswer = { status: number; body?: unknown; delayMs?: number; headers?: Record<string, string> } | 'hang';
 export type BotScript = (cb: RecordedCallback) => BotAnswer;
 
 /** Answers 200 with a result per message: what a well-behaved bot does. */
@@ -118,7 +118,7 @@ export async function startFakeBot(): Promise<FakeBot> {
       if (answer === 'hang') return;
       const send = () => {
         const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
-        res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
+        res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
         res.end(text);
       };
       if (answer.delayMs) setTimeout(send, answer.delayMs);

@@ -393,6 +393,7 @@ function renderChat(chat) {
 
 const GLYPHS = {
   accepted: ['✓', 'Accepted: the platform has it'],
+  waiting: ['🕒', 'Waiting: the bot asked for it again later'],
   delivered: ['D', 'Delivered'],
   read: ['R', 'Read'],
   error: ['✖', 'Error'],
@@ -404,7 +405,7 @@ function glyph(item) {
   if (item.kind === 'postback' && item.state === 'delivered') [g, label] = ['✓', 'The bot received the tap'];
   return h('span', {
     class: `glyph state-${item.state}`,
-    title: item.state === 'error' && item.error ? `${label}: ${item.error}` : label,
+    title: item.state === 'error' && item.error ? `${label}: ${item.error}` : item.state === 'waiting' && item.retry ? `Waiting: ${item.retry}` : label,
     dataset: { state: item.state },
     text: g,
   });
@@ -660,6 +661,8 @@ function summarize(entry) {
   if (entry.chatId) parts.push(`chat ${entry.chatId}`);
   const failed = entry.status === null || entry.status >= 300;
   if (entry.attempt && !entry.pending && (entry.attempt.n > 1 || failed)) parts.push(`attempt ${entry.attempt.n}/${entry.attempt.of}`);
+  // A retry points at the callback it repeats (all of it, or the messages the bot asked for again).
+  if (entry.retryOf !== undefined) parts.push(`retry of #${entry.retryOf}`);
   if (entry.error) parts.push(entry.error);
   return parts.join(' · ');
 }
@@ -675,7 +678,8 @@ function trafficEntry(entry) {
       h('span', { class: 'method', text: entry.method }),
       h('span', { class: 'path', text: path, title: entry.url }),
       h('span', { class: `status ${statusClass}`, title: entry.pending ? 'waiting for the answer' : undefined, text: entry.pending ? '…' : entry.status === null ? '—' : String(entry.status) }),
-      h('span', { class: 'summary', text: `${timeSec(entry.at)} · ${entry.durationMs} ms${summarize(entry) ? ` · ${summarize(entry)}` : ''}` }),
+      // Callbacks show their number: a retry names the one it repeats by it.
+      h('span', { class: 'summary', text: `${entry.kind === 'callback' ? `#${entry.id} · ` : ''}${timeSec(entry.at)} · ${entry.durationMs} ms${summarize(entry) ? ` · ${summarize(entry)}` : ''}` }),
       entry.notes.map((n) => h('span', { class: 'note', text: `⚠ ${n}` })),
     ),
   );
