@@ -98,15 +98,17 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
 
   it('keeps renewing the lease of a turn that runs for many lease periods, so nobody skips it', async () => {
     const store = new MemoryStore();
-    const a = new ChatOrder(store, { leaseMs: 60, pollMs: 5 });
-    const b = new ChatOrder(store, { leaseMs: 60, pollMs: 5 });
+    // Leases of 300 ms renewed every 100 ms: a loaded CI machine stalls timers by tens of ms, and
+    // a 60 ms lease (renewed every 20) lapsed there now and then.
+    const a = new ChatOrder(store, { leaseMs: 300, pollMs: 5 });
+    const b = new ChatOrder(store, { leaseMs: 300, pollMs: 5 });
     const lost: Error[] = [];
     a.onLeaseLost = (e) => lost.push(e);
     b.onLeaseLost = (e) => lost.push(e);
     const log: string[] = [];
     const long = a.run('c', async () => {
       log.push('long start');
-      await sleep(400);
+      await sleep(1_500);
       log.push('long end');
     });
     await sleep(5);
