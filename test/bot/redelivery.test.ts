@@ -42,13 +42,14 @@ describe('RedeliveryGuard', () => {
 
   it('a working owner keeps its claim past the lease; a closed one lets it lapse', async () => {
     const store = new MemoryStore();
-    const owner = new RedeliveryGuard(store, { pollMs: 5, leaseMs: 150 });
+    // 300 ms leases renewed every 100 ms: margin for a loaded machine's late timers.
+    const owner = new RedeliveryGuard(store, { pollMs: 5, leaseMs: 300 });
     await owner.claim('c', 'm3');
-    await sleep(400);
-    const other = new RedeliveryGuard(store, { pollMs: 5, leaseMs: 150 });
+    await sleep(900);
+    const other = new RedeliveryGuard(store, { pollMs: 5, leaseMs: 300 });
     expect(await other.claim('c', 'm3', { waitMs: 0 })).toEqual({ kind: 'pending' });
     owner.close();
-    await sleep(300);
+    await sleep(600);
     expect(await other.claim('c', 'm3', { waitMs: 0 })).toEqual({ kind: 'claimed' });
     other.close();
   });

@@ -132,7 +132,8 @@ describe('ChatOrder: one chat at a time across instances, in arrival order', () 
     });
     expect(ran).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Bounded, with room for a loaded machine (seen at 3 s under a full parallel run).
+    expect(Date.now() - started).toBeLessThan(6000);
   });
 
   it('moves on when a holder’s lease lapses (killed mid-turn)', async () => {
