@@ -23,20 +23,12 @@ import {
   redisForTests,
 } from '../state/redis-helpers.js';
 import { textCallbackBody } from '../helpers/callbacks.js';
+import { until } from '../helpers/until.js';
 
 const redisUp = await redisForTests('the outbox fault tests');
 const clusterUp = await clusterForTests('the outbox fault tests on a cluster');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` holds; fails after `timeoutMs`. */
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
 
 /** Settles within `ms`, or fails the test (a hang is a failure, not a timeout of the whole file). */
 function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -221,19 +213,19 @@ describe.each(subjects)('Outbox under faults: %s', (_name, makeSubject) => {
     const texts = ['one', 'two', 'three', 'four', 'five', 'six'];
     api.hold('one');
     const sends = texts.map((t) => a.send(req('c', t)));
-    await eventually(() => api.log.includes('A:one'));
+    await until(() => api.log.includes('A:one'), 'A:one sent', 3_000);
 
     // A stalls on the wire (a paused process) and its lease lapses; B's sweeper takes the chat over.
     await store.delete(chatKey('outbox', 'c', 'lease'));
     api.hold('three');
     outbox(store, api.sender('B', 2), { leaseMs: 60_000, sweepMs: 10 });
-    await eventually(() => api.log.includes('B:three'));
+    await until(() => api.log.includes('B:three'), 'B:three sent', 3_000);
     // A wakes up while B is still draining.
     api.release('one');
     await sleep(50);
     api.release('three');
 
-    await eventually(async () => (await store.listLength(chatKey('outbox', 'c'))) === 0);
+    await until(async () => (await store.listLength(chatKey('outbox', 'c'))) === 0, 'an empty outbox', 3_000);
     await sleep(50);
     const counts = api.counts();
     // 'one' was on the wire when A lost the lease: B sent it again. Nothing else twice.
@@ -253,7 +245,7 @@ describe.each(subjects)('Outbox under faults: %s', (_name, makeSubject) => {
     const a = outbox(store, api.sender('A'), { leaseMs: 30, sweepMs: 60_000 });
     api.hold('one');
     const sends = ['one', 'two', 'three'].map((t) => a.send(req('c', t)));
-    await eventually(() => api.log.includes('A:one'));
+    await until(() => api.log.includes('A:one'), 'A:one sent', 3_000);
     // Someone else holds the chat now (the lease value is not A's): A's renewals fail.
     await store.set(chatKey('outbox', 'c', 'lease'), { owner: 'someone-else' }, 60_000);
     await sleep(60);
@@ -294,7 +286,7 @@ describe.each(subjects)('Outbox under faults: %s', (_name, makeSubject) => {
     const sent = box.send(req('c', 'last words'));
     await sleep(30);
     await store.delete(lease);
-    await eventually(() => api.log.includes('A:last words'));
+    await until(() => api.log.includes('A:last words'), 'A:last words sent', 3_000);
 
     setTimeout(() => api.release('last words'), 30);
     expect(await within(2_000, box.close(2_000))).toBe(true);
@@ -316,7 +308,7 @@ describe.each(subjects)('Outbox under faults: %s', (_name, makeSubject) => {
     api.hold('echo bye');
     const callback = ChatCallbackSchema.parse(JSON.parse(textCallbackBody('c', 'mid-1', 'bye')));
     const handled = bot.dispatch(callback, { log: pino({ enabled: false }), receivedAt: Date.now() });
-    await eventually(() => api.log.includes('A:echo bye'));
+    await until(() => api.log.includes('A:echo bye'), 'A:echo bye sent', 3_000);
 
     setTimeout(() => api.release('echo bye'), 30);
     await within(2_000, Promise.resolve(bot.close()));
@@ -332,7 +324,7 @@ describe.each(subjects)('Outbox under faults: %s', (_name, makeSubject) => {
     const stuck = outbox(store, { send: () => new Promise<SendResult>(() => undefined), closeChat: async () => {} }, { sweepMs: 60_000, maxWaitMs: 1_000 });
     const chats = Array.from({ length: 40 }, (_, i) => `chat-${i}`);
     const pending = chats.flatMap((chat) => [stuck.send(req(chat, 'x')), stuck.send(req(chat, 'y'))]);
-    await eventually(async () => (await stuck.depth()) === 80);
+    await until(async () => (await stuck.depth()) === 80, 'a depth of 80', 3_000);
     void api;
 
     const { store: slow, rounds } = gated(store);

@@ -13,19 +13,10 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { signBody, type FakeChatApi } from '../../src/index.js';
+import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 50 ms; throws after `timeoutMs` with `what`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 export async function redisServerInstalled(): Promise<boolean> {
   try {
@@ -98,7 +89,7 @@ export class RedisNode {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--logfile', join(this.dir, 'redis.log'), ...this.extra],
       { stdio: 'ignore' },
     );
-    await until(`redis-server on ${this.port}`, () => answers(this.port), 10_000);
+    await until(() => answers(this.port), `redis-server on ${this.port}`, 10_000, 50);
   }
 
   get url(): string {
@@ -153,9 +144,9 @@ export class RedisClusterNodes {
       await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
         timeout: 30_000,
       });
-      await until('cluster_state:ok', () => cluster.healthy(), 30_000);
+      await until(() => cluster.healthy(), 'cluster_state:ok', 30_000, 50);
       // A replica can take over only once it has synced with its master.
-      await until('every replica in sync', () => cluster.replicasInSync(), 30_000);
+      await until(() => cluster.replicasInSync(), 'every replica in sync', 30_000, 50);
     } catch (err) {
       return failed(err);
     }

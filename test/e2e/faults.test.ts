@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeChatApi, type FakeChatApi } from '../../src/index.js';
 import { textCallbackBody } from '../helpers/callbacks.js';
+import { until } from '../helpers/until.js';
 import {
   post,
   postLikeBbm,
@@ -20,7 +21,6 @@ import {
   sleep,
   startInstance,
   stopInstance,
-  until,
   type Instance,
 } from './fault-kit.js';
 
@@ -140,13 +140,13 @@ maybe.each([single, cluster])('two instances on $name', (backend) => {
     api.hold(true);
     // A handles the first message and its reply is on the wire (held by the fake) when A freezes.
     const first = post(a.url, '/v1/chats', textCallbackBody(chat, `${chat}-f0`, `${chat} f0`), KEY, 60_000).catch(() => undefined);
-    await until('the reply on the wire', () => api.held >= 1, 10_000);
+    await until(() => api.held >= 1, 'the reply on the wire', 10_000, 50);
     a.child.kill('SIGSTOP');
     try {
       // B gets the next message; it must wait for A's turn to lapse, then handle it and finish A's outbox.
       api.hold(false);
       await traffic([b.url], [chat], 1, 'f_b');
-      await until('A\'s reply sent by B', () => api.textsSent(chat).includes(`${chat} f0`), 30_000);
+      await until(() => api.textsSent(chat).includes(`${chat} f0`), 'A\'s reply sent by B', 30_000, 50);
     } finally {
       a.child.kill('SIGCONT');
     }
@@ -177,7 +177,7 @@ maybe('a master killed during traffic on the cluster', () => {
       const victim = await nodes.masterOf(`{${chats[0]}}`);
       await victim.kill();
       const killedAt = Date.now();
-      await until('/readyz 200 on both after the fail-over', async () => (await ready(a.url)) && (await ready(b.url)), 15_000);
+      await until(async () => (await ready(a.url)) && (await ready(b.url)), '/readyz 200 on both after the fail-over', 15_000, 50);
       expect(Date.now() - killedAt).toBeLessThan(15_000);
       await running;
       for (const chatId of chats) {
@@ -203,7 +203,7 @@ maybe('Redis restarted empty', () => {
     try {
       await traffic([a.url, b.url], ['r-1', 'r-2'], 2, 'before');
       await node.restart();
-      await until('/readyz 200 after the restart', async () => (await ready(a.url)) && (await ready(b.url)), 15_000);
+      await until(async () => (await ready(a.url)) && (await ready(b.url)), '/readyz 200 after the restart', 15_000, 50);
       await traffic([a.url, b.url], ['r-1', 'r-3'], 3, 'after');
       expectEchoes(api, ['r-1', 'r-3'], 3, 'after');
       for (const i of [a, b]) {

@@ -1,11 +1,12 @@
 /**
- * Polls a condition every 5 ms until it holds, failing after `timeoutMs`: for what arrives over a
- * real socket after a FakeClock moved (a typing action the advance set off), where no event says so.
+ * Polls a condition (sync or async) until it holds, failing after `timeoutMs`: for what arrives over
+ * a real socket or from another process, where no event says so. Resolves with the time it took.
  */
-export async function until(done: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+export async function until(done: () => boolean | Promise<boolean>, what: string, timeoutMs = 2000, intervalMs = 5): Promise<number> {
+  const started = Date.now();
+  while (!(await done())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+  return Date.now() - started;
 }

@@ -6,6 +6,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/state/redis.js';
+import { until } from '../helpers/until.js';
 import { deleteKeysUnder, randomPrefix, REDIS_URL, redisForTests } from './redis-helpers.js';
 
 const redisUp = await redisForTests('redis blip tests');
@@ -47,14 +48,6 @@ async function startProxy() {
   };
 }
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`not ${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 (redisUp ? describe : describe.skip)('RedisStore across a blip', () => {
   const prefix = randomPrefix('blip');
   const admin = redisUp ? new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
@@ -69,14 +62,14 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
     const store = await RedisStore.connect(proxy.url, { prefix, commandTimeoutMs: 3_000 });
     try {
       await proxy.cut();
-      await until(() => store.client.status !== 'ready', 2000, 'disconnected');
+      await until(() => store.client.status !== 'ready', 'disconnected', 2000);
       const asked = Date.now();
       await expect(store.increment('tickets', 60_000)).rejects.toMatchObject({ code: 'STATE_UNAVAILABLE' });
       // It fails fast, not after the command timeout: the caller answers 503 at once.
       expect(Date.now() - asked).toBeLessThan(1_000);
       // Back before the client gives up on its queue (two reconnection attempts).
       await proxy.restore();
-      await until(() => store.client.status === 'ready', 5000, 'reconnected');
+      await until(() => store.client.status === 'ready', 'reconnected', 5000);
       // The blip is over: the store serves again, and the failed INCR did not run behind our back.
       expect(await store.increment('other', 60_000)).toBe(1);
       await new Promise((r) => setTimeout(r, 100));
