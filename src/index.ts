@@ -28,6 +28,9 @@ export type { CallbackDispatcher, DispatchContext } from './webhook/dispatcher.j
 
 // Wire format
 export * from './protocol/inbound.js';
+export { extra } from './protocol/extra.js';
+export type { WireObjectSchema } from './protocol/extra.js';
+export type { Known } from './protocol/known.js';
 export { INBOUND_LIMITS, OUTBOUND_LIMITS } from './protocol/limits.js';
 export { BbmError, ValidationError as WireValidationError } from './protocol/errors.js';
 export type { FieldIssue } from './protocol/errors.js';

@@ -225,7 +225,7 @@ export class Context<Session = undefined> {
   }
 }
 
-const isMessage = (item: OutboundMessage | Image): item is OutboundMessage => typeof item.type === 'string';
+const isMessage = (item: OutboundMessage | Image): item is OutboundMessage => typeof (item as { type?: unknown }).type === 'string';
 
 export function normalizeReply(content: readonly ReplyContent[]): OutboundMessage[] {
   const out: OutboundMessage[] = [];

@@ -4,11 +4,14 @@
  *
  * Parsing is lenient the way the platform's own samples need: numeric strings are coerced, unknown
  * properties are kept at every level, and unknown message or action types are delivered (as
- * {@link UnknownMessage} / {@link UnknownAction}) instead of being rejected.
+ * {@link UnknownMessage} / {@link UnknownAction}) instead of being rejected. The exported types
+ * name only the schemas' own properties (see known.ts), so a misspelt name does not compile;
+ * `extra()` (extra.ts) reads the unknown ones.
  */
 import { z } from 'zod';
 import { LenientInt } from './primitives.js';
 import { INBOUND_LIMITS } from './limits.js';
+import type { Known } from './known.js';
 
 /**
  * A union keyed on `type` that tolerates types it does not know: a known type is parsed strictly by
@@ -62,18 +65,18 @@ export const UnknownActionSchema = z.looseObject({ type: z.string(), ...ActionBa
 export const KNOWN_ACTION_TYPES = ['leave', 'typing', 'dlv', 'read', 'postback', 'text', 'link'] as const;
 export type KnownActionType = (typeof KNOWN_ACTION_TYPES)[number];
 
-export const InboundActionSchema = openUnion(
-  {
-    leave: LeaveActionSchema,
-    typing: TypingActionSchema,
-    dlv: DeliveredActionSchema,
-    read: ReadActionSchema,
-    postback: PostbackActionSchema,
-    text: TextTapActionSchema,
-    link: LinkTapActionSchema,
-  },
-  UnknownActionSchema,
-);
+/** The schema of each known action type, by `type`. */
+export const ACTION_SCHEMAS = {
+  leave: LeaveActionSchema,
+  typing: TypingActionSchema,
+  dlv: DeliveredActionSchema,
+  read: ReadActionSchema,
+  postback: PostbackActionSchema,
+  text: TextTapActionSchema,
+  link: LinkTapActionSchema,
+};
+
+export const InboundActionSchema = openUnion(ACTION_SCHEMAS, UnknownActionSchema);
 
 const MessageBase = {
   index: LenientInt.optional(),
@@ -90,10 +93,10 @@ export const UnknownMessageSchema = z.looseObject({ type: z.string(), ...Message
 export const KNOWN_MESSAGE_TYPES = ['text', 'image'] as const;
 export type KnownMessageType = (typeof KNOWN_MESSAGE_TYPES)[number];
 
-export const InboundMessageSchema = openUnion(
-  { text: TextMessageSchema, image: ImageMessageSchema },
-  UnknownMessageSchema,
-);
+/** The schema of each known message type, by `type`. */
+export const MESSAGE_SCHEMAS = { text: TextMessageSchema, image: ImageMessageSchema };
+
+export const InboundMessageSchema = openUnion(MESSAGE_SCHEMAS, UnknownMessageSchema);
 
 export const AvatarSchema = z.looseObject({
   url: z.string().optional(),
@@ -136,27 +139,27 @@ export const CallbackResponseSchema = z.looseObject({
   messages: z.array(CallbackMessageResultSchema).optional(),
 });
 
-export type LeaveAction = z.output<typeof LeaveActionSchema>;
-export type TypingAction = z.output<typeof TypingActionSchema>;
-export type DeliveredAction = z.output<typeof DeliveredActionSchema>;
-export type ReadAction = z.output<typeof ReadActionSchema>;
-export type PostbackAction = z.output<typeof PostbackActionSchema>;
-export type TextTapAction = z.output<typeof TextTapActionSchema>;
-export type LinkTapAction = z.output<typeof LinkTapActionSchema>;
-export type UnknownAction = z.output<typeof UnknownActionSchema>;
-export type InboundAction = z.output<typeof InboundActionSchema>;
+export type LeaveAction = Known<z.output<typeof LeaveActionSchema>>;
+export type TypingAction = Known<z.output<typeof TypingActionSchema>>;
+export type DeliveredAction = Known<z.output<typeof DeliveredActionSchema>>;
+export type ReadAction = Known<z.output<typeof ReadActionSchema>>;
+export type PostbackAction = Known<z.output<typeof PostbackActionSchema>>;
+export type TextTapAction = Known<z.output<typeof TextTapActionSchema>>;
+export type LinkTapAction = Known<z.output<typeof LinkTapActionSchema>>;
+export type UnknownAction = Known<z.output<typeof UnknownActionSchema>>;
+export type InboundAction = Known<z.output<typeof InboundActionSchema>>;
 
-export type TextMessage = z.output<typeof TextMessageSchema>;
-export type ImageMessage = z.output<typeof ImageMessageSchema>;
-export type Image = z.output<typeof ImageSchema>;
-export type UnknownMessage = z.output<typeof UnknownMessageSchema>;
-export type InboundMessage = z.output<typeof InboundMessageSchema>;
+export type TextMessage = Known<z.output<typeof TextMessageSchema>>;
+export type ImageMessage = Known<z.output<typeof ImageMessageSchema>>;
+export type Image = Known<z.output<typeof ImageSchema>>;
+export type UnknownMessage = Known<z.output<typeof UnknownMessageSchema>>;
+export type InboundMessage = Known<z.output<typeof InboundMessageSchema>>;
 
-export type Avatar = z.output<typeof AvatarSchema>;
-export type UserInfo = z.output<typeof UserInfoSchema>;
-export type ChatCallback = z.output<typeof ChatCallbackSchema>;
-export type CallbackMessageResult = z.output<typeof CallbackMessageResultSchema>;
-export type CallbackResponse = z.output<typeof CallbackResponseSchema>;
+export type Avatar = Known<z.output<typeof AvatarSchema>>;
+export type UserInfo = Known<z.output<typeof UserInfoSchema>>;
+export type ChatCallback = Known<z.output<typeof ChatCallbackSchema>>;
+export type CallbackMessageResult = Known<z.output<typeof CallbackMessageResultSchema>>;
+export type CallbackResponse = Known<z.output<typeof CallbackResponseSchema>>;
 
 const knownActionTypes: ReadonlySet<string> = new Set(KNOWN_ACTION_TYPES);
 const knownMessageTypes: ReadonlySet<string> = new Set(KNOWN_MESSAGE_TYPES);
