@@ -2,33 +2,16 @@
  * The web chat in a real browser: Debian's Chromium driven by playwright-core (no browser download).
  * The echo bot says "hello" back; the showcase bot answers a postback button; leaving a chat closes
  * it. Screenshots go to test-output/ (git-ignored) for people to look at.
- *
- * Without /usr/bin/chromium the suite is skipped with a warning, except in CI, where it fails:
- * .ci/run installs the chromium package.
+ * Without Chromium the suite is skipped (see ./chromium.ts).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
 import echo from '../../bots/echo/index.js';
 import showcase, { settings } from '../../bots/showcase/index.js';
 import { startBotServer, startEmulator, type Bot, type BotServer, type Emulator } from '../../src/index.js';
+import { chromiumSuite, launchChromium, openWebChat, OUTPUT, type Browser } from './chromium.js';
 import { botConfigFor, send, sendBody } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUTPUT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output');
-const available = existsSync(CHROMIUM);
-
-if (!available && process.env.CI) {
-  test('Chromium is installed for the browser test', () => {
-    throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium package (see .ci/run)`);
-  });
-} else if (!available) {
-  console.warn(`Skipping the emulator's browser test: ${CHROMIUM} is not installed (apt-get install chromium). In CI it is required.`);
-}
-
-const suite = available ? describe : describe.skip;
+const suite = chromiumSuite("the emulator's browser test");
 
 interface Platform {
   emu: Emulator;
@@ -49,57 +32,27 @@ const PLACEHOLDER = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height=
 suite('the web chat in Chromium', () => {
   let echoP: Platform;
   let showP: Platform;
-  let context: BrowserContext;
-  let profile: string;
+  let browser: Browser;
 
   beforeAll(async () => {
     settings.slowWorkMs = 50;
-    mkdirSync(OUTPUT, { recursive: true });
     [echoP, showP] = await Promise.all([platform(echo as Bot<unknown>, false), platform(showcase as Bot<unknown>, true)]);
-    profile = mkdtempSync(join(tmpdir(), 'bbm-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1440, height: 860 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    // A step that fails says which, well before the test's own timeout.
-    context.setDefaultTimeout(8000);
-    await context.route(
+    browser = await launchChromium({ width: 1440, height: 860 });
+    await browser.context.route(
       (url) => url.hostname !== '127.0.0.1',
       (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PLACEHOLDER }),
     );
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     for (const p of [echoP, showP]) {
       await p?.server.shutdown();
       await p?.emu.close();
     }
   });
 
-  async function open(p: Platform): Promise<Page> {
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(msg.text());
-    });
-    await page.goto(`${p.emu.url}/`);
-    await page.locator('#conn[data-state="live"]').waitFor();
-    (page as Page & { problems?: string[] }).problems = problems;
-    return page;
-  }
+  const open = (p: Platform) => openWebChat(browser.context, p.emu.url);
 
   it('chats with the echo bot: "hello" comes back, the message shows R, the inspector lists the traffic', async () => {
     const page = await open(echoP);
@@ -135,7 +88,7 @@ suite('the web chat in Chromium', () => {
     await chat.locator('textarea').fill('');
 
     await page.screenshot({ path: join(OUTPUT, 'emulator-echo.png') });
-    expect((page as Page & { problems?: string[] }).problems).toEqual([]);
+    expect(page.problems).toEqual([]);
     await page.close();
   }, 30_000);
 
@@ -189,7 +142,7 @@ suite('the web chat in Chromium', () => {
     const shown = await page.locator('.entry').count();
     expect(shown).toBe(Math.min(300, showP.emu.traffic(chatId).length));
     await page.screenshot({ path: join(OUTPUT, 'emulator-left.png') });
-    expect((page as Page & { problems?: string[] }).problems).toEqual([]);
+    expect(page.problems).toEqual([]);
     await page.close();
   }, 30_000);
 });
