@@ -46,7 +46,7 @@ export interface EmulatorOptions {
   deliveryNotifications?: boolean;
   /** The bot's BBM id. Generated when omitted. */
   botId?: string;
-  /** Shown until the bot names itself in a send's userInfos. Default "Bot". */
+  /** The bot's display name until it names itself in a send's userInfos. Without it the web chat says "the bot". */
   botName?: string;
   /** The channel id (`chId`). Generated when omitted. */
   channelId?: string;
@@ -198,6 +198,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     botUrl,
     botId,
     botName: platform.botName,
+    botNameKnown: platform.botNameKnown,
     channelId,
     deliveryNotifications,
     tokenUrl: `${baseUrl}/oauth/token`,
@@ -208,6 +209,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const platform: Platform = new Platform({
     botId,
     botName: options.botName ?? 'Bot',
+    botNameKnown: options.botName !== undefined,
     channelId,
     deliveryNotifications,
     baseUrl: () => baseUrl,

@@ -131,6 +131,11 @@ export interface EmulatorConfigView {
   botUrl: string | undefined;
   botId: string;
   botName: string;
+  /**
+   * Whether `botName` is the bot's own: given to `startEmulator`, or learned from the `userInfos`
+   * of a send. Until then it is a placeholder the web chat does not show as a name.
+   */
+  botNameKnown: boolean;
   channelId: string;
   deliveryNotifications: boolean;
   tokenUrl: string;

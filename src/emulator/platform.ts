@@ -69,6 +69,8 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, what:
 export interface PlatformOptions {
   botId: string;
   botName: string;
+  /** False while `botName` is a placeholder: the bot's first send with `userInfos` names it. */
+  botNameKnown: boolean;
   channelId: string;
   deliveryNotifications: boolean;
   /** Where the emulator answers, for avatar URLs. */
@@ -111,14 +113,20 @@ export class Platform {
   private readonly users = new Map<string, EmulatedUser>();
   private readonly chats = new Map<string, ChatRecord>();
   private botNameValue: string;
+  private botNameKnownValue: boolean;
   private stopped = false;
 
   constructor(private readonly o: PlatformOptions) {
     this.botNameValue = o.botName;
+    this.botNameKnownValue = o.botNameKnown;
   }
 
   get botName(): string {
     return this.botNameValue;
+  }
+
+  get botNameKnown(): boolean {
+    return this.botNameKnownValue;
   }
 
   listUsers(): EmulatedUser[] {
@@ -325,8 +333,9 @@ export class Platform {
       throw new HttpError(403, 'forbidden', `to must be the BBM id of the user who started this chat (${record.view.userId})`, { field: 'to' });
     }
     const name = ownValue(body.userInfos, body.from)?.name;
-    if (name && name !== this.botNameValue) {
+    if (name && (name !== this.botNameValue || !this.botNameKnownValue)) {
       this.botNameValue = name;
+      this.botNameKnownValue = true;
       this.o.onBotNameChange(name);
     }
 

@@ -154,15 +154,26 @@ function renderAll() {
 // ---------------------------------------------------------------------------------------------
 // Top bar
 
+/**
+ * The bot's name as the page shows it. The emulator learns it from the userInfos of the bot's first
+ * send (unless it was started with one): until then a neutral "the bot", never a made-up name.
+ */
+function botLabel() {
+  return state.config?.botNameKnown ? state.config.botName : undefined;
+}
+
 function renderConfig() {
   const c = state.config;
+  const name = botLabel();
   const info = $('#bot-info');
   info.replaceChildren(
-    h('span', { class: 'pill' }, 'Bot ', h('b', { text: c.botName })),
+    name
+      ? h('span', { class: 'pill bot-pill' }, 'Bot ', h('b', { text: name }))
+      : h('span', { class: 'pill bot-pill', title: 'The emulator learns the bot\'s name from the userInfos of its first send' }, 'Bot name not known yet'),
     h('span', { class: 'pill', title: 'Where callbacks are POSTed' }, c.botUrl ? c.botUrl : 'no bot URL (start with --bot-url)'),
     h('span', { class: 'pill', title: 'The emulated channel\'s delivery notifications' }, `Delivery notifications ${c.deliveryNotifications ? 'on' : 'off'}`),
   );
-  document.title = `${c.botName} · BBM Emulator`;
+  document.title = name ? `${name} · BBM Emulator` : 'BBM Emulator';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +223,10 @@ function toggleChat(chatId, visible) {
   if (visible) state.hidden.delete(chatId);
   else state.hidden.add(chatId);
   const col = columns.get(chatId);
-  if (col) col.root.hidden = !visible;
+  if (col) {
+    col.root.hidden = !visible;
+    if (visible) fitComposer(col);
+  }
   updateEmpty();
 }
 
@@ -258,6 +272,7 @@ function column(chat) {
   wireColumn(chat.chatId, col);
   $('#chats').append(root);
   root.hidden = state.hidden.has(chat.chatId);
+  fitComposer(col);
   updateEmpty();
   return col;
 }
@@ -274,8 +289,7 @@ function wireColumn(chatId, col) {
     col.count.textContent = n > max - 200 ? `${n}/${max}` : '';
     col.count.classList.toggle('over', n > max);
     $('.send', col.root).disabled = n === 0 || n > max || col.textarea.value.trim() === '';
-    col.textarea.style.height = 'auto';
-    col.textarea.style.height = `${Math.min(col.textarea.scrollHeight, 120)}px`;
+    fitComposer(col);
   };
   updateCount();
   col.textarea.addEventListener('input', () => {
@@ -334,6 +348,18 @@ function wireColumn(chatId, col) {
   });
 }
 
+/**
+ * Grows the message box with its text, from one line to the CSS max-height. A box that is not laid
+ * out (not yet in the page, or hidden) measures 0: it is left to the CSS and fitted when shown.
+ */
+function fitComposer(col) {
+  const box = col.textarea;
+  box.style.height = '';
+  if (box.offsetParent === null) return;
+  const border = box.offsetHeight - box.clientHeight;
+  box.style.height = `${Math.min(box.scrollHeight + border, 120)}px`;
+}
+
 /** The 🕒 bubble shown between pressing Send and the emulator taking the message. */
 function showPending(col, content) {
   const el = h('div', { class: 'item user pending' },
@@ -348,13 +374,16 @@ function showPending(col, content) {
 function renderChat(chat) {
   const col = column(chat);
   const user = state.users.get(chat.userId);
-  const bot = state.config?.botName ?? 'Bot';
+  const bot = botLabel() ?? 'The bot';
   $('.bot-name', col.root).textContent = bot;
   $('.sub', col.root).textContent = `${user ? user.name : chat.userId} · chat ${chat.chatId}${chat.open ? '' : ' · left'}`;
   $('.bot-avatar', col.root).src = '/favicon.svg';
   $('.leave', col.root).hidden = !chat.open;
   col.closedBar.hidden = chat.open;
-  col.composer.hidden = !chat.open;
+  if (col.composer.hidden === chat.open) {
+    col.composer.hidden = !chat.open;
+    fitComposer(col);
+  }
   if (!chat.open) col.imageForm.hidden = true;
   col.root.classList.toggle('closed', !chat.open);
 
