@@ -5,7 +5,8 @@
 
 // Bots
 export { Bot, BotNotStartedError, HandlerError, createBot } from './bot/bot.js';
-export type { BotOptions, BotRuntime, ContextFor, ErrorHandler, Handler, Sender } from './bot/bot.js';
+export type { BotOptions, BotRuntime, ContextFor, ErrorHandler, Handler, HearsContext, Sender } from './bot/bot.js';
+export type { PostbackTrigger, TextTrigger } from './bot/filters.js';
 export { Context } from './bot/context.js';
 export type { Chat, ReplyContent, ReplyItem, User } from './bot/context.js';
 export type { EventMap, EventName, Postback } from './bot/events.js';

@@ -17,7 +17,8 @@ import { systemClock, type Clock } from './clock.js';
 import { compose, type Middleware, type NextFunction } from './compose.js';
 import { Context, normalizeReply, type Chat, type ReplyContent, type TurnInit, type TurnServices, type User } from './context.js';
 import { DeliveryTracker, type DeliveryState, type SentMessage } from './delivery-tracker.js';
-import { eventsOfAction, eventsOfMessage, type EventMap, type EventName, type Postback } from './events.js';
+import { eventsOfAction, eventsOfMessage, type EventMap, type EventName } from './events.js';
+import { postbackMatcher, textMatcher, type PostbackTrigger, type TextTrigger } from './filters.js';
 import { RedeliveryGuard, type MessageOutcome } from './redelivery.js';
 import { errorText, HandlerError, isFinalResult, resultCodeOf } from './results.js';
 
@@ -31,6 +32,8 @@ import type { TypingStopReason } from './typing-tracker.js';
 
 /** The context inside handlers for `event`: its properties are certain there. */
 export type ContextFor<E extends EventName, S> = Context<S> & EventMap[E];
+/** The context inside `bot.hears(RegExp, …)` handlers: a text turn whose `match` is certain. */
+export type HearsContext<S> = ContextFor<'text', S> & { match: RegExpExecArray };
 export type Handler<C> = (ctx: C, next: NextFunction) => unknown;
 export type ErrorHandler<S> = (error: unknown, ctx: Context<S>) => unknown;
 
@@ -121,9 +124,6 @@ export class BotNotStartedError extends BbmError {
 }
 
 
-type TextTrigger = string | RegExp | ((text: string) => boolean);
-type PostbackTrigger = string | RegExp | Readonly<Record<string, string>> | ((postback: Postback) => boolean);
-
 interface Started {
   sender: Sender;
   store: StateStore;
@@ -199,23 +199,23 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   }
 
   /**
-   * Handlers for text messages that match: a string (exact text), a RegExp (`ctx.match` holds the
-   * match) or a predicate.
+   * Handlers for text messages that match: a string (exact text), a RegExp or a predicate. With a
+   * RegExp, `ctx.match` holds the match, typed as certain inside those handlers.
+   *
+   * @example bot.hears(/^book (\w+)/i, (ctx) => ctx.reply(`Booking ${ctx.match[1]}`));
    */
-  hears(trigger: TextTrigger, ...handlers: Handler<ContextFor<'text', S>>[]): this {
+  hears(trigger: RegExp, ...handlers: Handler<HearsContext<S>>[]): this;
+  hears(trigger: string | ((text: string) => boolean), ...handlers: Handler<ContextFor<'text', S>>[]): this;
+  hears(trigger: TextTrigger, ...handlers: Handler<ContextFor<'text', S>>[]): this;
+  hears(trigger: TextTrigger, ...handlers: Handler<HearsContext<S>>[]): this {
+    const matches = textMatcher(trigger);
     const chain = compose(handlers as Middleware<Context<S>>[]);
     return this.use((ctx, next) => {
       if (!ctx.events.has('text')) return next();
-      const text = ctx.text ?? '';
-      if (typeof trigger === 'string') return text === trigger ? chain(ctx, next) : next();
-      if (trigger instanceof RegExp) {
-        trigger.lastIndex = 0;
-        const match = trigger.exec(text);
-        if (!match) return next();
-        ctx.match = match;
-        return chain(ctx, next);
-      }
-      return trigger(text) ? chain(ctx, next) : next();
+      const match = matches(ctx.text ?? '');
+      if (!match) return next();
+      if (match !== true) ctx.match = match;
+      return chain(ctx, next);
     });
   }
 
@@ -693,22 +693,6 @@ function indexOrder(messages: readonly InboundMessage[]): number[] {
   const order = messages.map((_, i) => i);
   if (messages.every((m, i) => m.index === undefined || m.index === i + 1)) return order;
   return order.sort((a, b) => (messages[a]!.index ?? a + 1) - (messages[b]!.index ?? b + 1));
-}
-
-function postbackMatcher(trigger: PostbackTrigger): (postback: Postback) => boolean {
-  if (typeof trigger === 'function') return trigger;
-  if (trigger instanceof RegExp) {
-    return (p) => {
-      trigger.lastIndex = 0;
-      return trigger.test(p.data);
-    };
-  }
-  const wanted: Readonly<Record<string, string>> =
-    typeof trigger === 'string' ? Object.fromEntries(trigger.includes('=') ? new URLSearchParams(trigger) : []) : trigger;
-  const entries = Object.entries(wanted);
-  return (p) =>
-    (typeof trigger === 'string' && p.data === trigger) ||
-    (entries.length > 0 && entries.every(([k, v]) => p.params[k] === v));
 }
 
 /** Creates a bot. With `session.initial`, `ctx.session` is typed by what it returns. */
