@@ -7,10 +7,12 @@
  * One drain at a time per chat, fenced by the chat's outbox lease. Each drain stores a lease value
  * of its own (`{ owner, drain }`, the drain id fresh each time: a fencing token no other drain,
  * not even a later one of this instance, ever holds), and:
- * - before each send, renews the lease with a compare-and-set (a fenced read: it fails once the
- *   lease lapsed or another instance took it), and sends nothing more when it fails;
- * - acknowledges a sent reply with `listShiftIfHeld`, which removes it only while that lease value
- *   is still stored, and stops when it is not;
+ * - takes the lease in the same atomic step as a push that finds the chat unattended, which also
+ *   hands it the head (one round trip for a reply to an idle chat);
+ * - acknowledges a sent reply with `listShiftLeased`, which removes it only while that lease value
+ *   is still stored, and in the same step renews the lease and reads the next reply (the fenced
+ *   read before each further send), or releases the lease when the outbox is empty (a push after
+ *   that takes it); it stops when the lease is not its own any more;
  * - stops as soon as a periodic renewal finds the lease gone.
  *
  * The Chat API has no idempotency key, so one window remains: a reply already on the wire when the
@@ -22,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SendRequest, SendResult } from '../client/index.js';
 import { chatKey, shardOf, storeKey } from '../state/keys.js';
-import type { StateStore } from '../state/store.js';
+import type { LeasedShift, StateStore } from '../state/store.js';
 import type { Sender } from './bot.js';
 
 interface Job {
@@ -92,6 +94,8 @@ export class Outbox implements Sender {
   private readonly sweeper: NodeJS.Timeout;
   /** Drains and sweeps under way: `close()` waits for them, so no acknowledgement is cut off. */
   private readonly running = new Set<Promise<void>>();
+  /** Drains of this instance under way, by chat (see awaitOutcome). */
+  private readonly draining = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -113,14 +117,36 @@ export class Outbox implements Sender {
     return this.sender.closeChat(chatId, mTok);
   }
 
-  /** Queues the send durably, then sends it (or waits while another instance does). */
+  /**
+   * Queues the send durably, then sends it (or waits while another drain does). One round trip
+   * queues the reply and, when no drain attends the chat (the common case), makes this call its
+   * drain with the head in hand; the chat is registered for the sweeper after that, in parallel
+   * with the send.
+   *
+   * @example const result = await outbox.send({ chatId, mTok, from, to, messages: [{ type: 'text', text: 'hi' }] });
+   */
   async send(request: SendRequest): Promise<SendResult> {
+    const chatId = request.chatId;
     const job: Job = { id: randomUUID(), owner: this.owner, request };
     const outcome = new Promise<JobOutcome>((resolve) => this.waiting.set(job.id, { resolve }));
-    await this.store.listPush(this.listKey(request.chatId), job, this.ttlMs);
-    await this.store.setAdd(chatsKey(request.chatId), request.chatId, this.ttlMs);
-    this.drainSoon(request.chatId);
-    const settled = await this.awaitOutcome(job.id, outcome);
+    const lease: Lease = { owner: this.owner, drain: randomUUID() };
+    let head: Job | undefined;
+    try {
+      head = await this.store.listPushLeased(this.listKey(chatId), job, this.ttlMs, this.leaseKey(chatId), lease, this.leaseMs);
+    } catch (err) {
+      this.waiting.delete(job.id);
+      throw err;
+    }
+    // After the push, so a sweeper never finds the chat before its reply (and drops it as empty).
+    const registered = this.store.setAdd(chatsKey(chatId), chatId, this.ttlMs);
+    if (head !== undefined) this.track(this.drain(chatId, lease, head).catch((err: unknown) => this.drainFailed(err, chatId)));
+    try {
+      await registered;
+    } catch (err) {
+      // Queued, and sent by the drain that holds the chat; only a crash of it before then would need the sweeper.
+      this.options.logger?.warn({ err, chatId }, 'outbox: chat not registered for the sweeper');
+    }
+    const settled = await this.awaitOutcome(chatId, job.id, outcome);
     if (settled.ok) return settled.result;
     throw settled.original ?? new RemoteSendError(settled.error);
   }
@@ -174,8 +200,13 @@ export class Outbox implements Sender {
     return storeKey('outbox', 'result', jobId);
   }
 
-  /** Our job's outcome: sent by us (local promise), or by another instance (result record). */
-  private async awaitOutcome(jobId: string, local: Promise<JobOutcome>): Promise<JobOutcome> {
+  /**
+   * Our job's outcome: sent by us (local promise), or by another instance (result record). The
+   * store is asked only while no drain of this instance attends the chat: while one does, no
+   * other instance can be sending the chat's replies (they would need its lease), and a drain that
+   * loses the lease ends, which lets the polls begin.
+   */
+  private async awaitOutcome(chatId: string, jobId: string, local: Promise<JobOutcome>): Promise<JobOutcome> {
     let remote: NodeJS.Timeout | undefined;
     // Set once an outcome is in: a GET still in flight then must not schedule another poll.
     let settled = false;
@@ -184,6 +215,7 @@ export class Outbox implements Sender {
         if (!settled) remote = setTimeout(look, ms);
       };
       const look = () => {
+        if (this.draining.has(chatId)) return again(50);
         this.store.get<JobOutcome>(this.resultKey(jobId)).then(
           (o) => (o ? resolve(o) : again(50)),
           () => again(200),
@@ -209,15 +241,17 @@ export class Outbox implements Sender {
   }
 
   /**
-   * Sends a chat's queued replies in order while holding its lease; returns when the outbox is
-   * empty, the lease is lost (see the module header for the fence), or the outbox is closing.
+   * Sends a chat's queued replies in order while holding its lease, starting with `head` (read
+   * when the lease was taken); returns when the outbox is empty (the last acknowledgement released
+   * the lease in the same step), the lease is lost (see the module header for the fence), or the
+   * outbox is closing.
    */
-  private async drain(chatId: string): Promise<void> {
+  private async drain(chatId: string, lease: Lease, head: Job): Promise<void> {
     const listKey = this.listKey(chatId);
     const leaseKey = this.leaseKey(chatId);
-    const lease: Lease = { owner: this.owner, drain: randomUUID() };
-    if (!(await this.store.setIfAbsent(leaseKey, lease, this.leaseMs))) return;
+    this.draining.set(chatId, (this.draining.get(chatId) ?? 0) + 1);
     let held = true;
+    let released = false;
     const renew = setInterval(() => {
       this.store.replaceIf(leaseKey, lease, lease, this.leaseMs).then(
         (ok) => {
@@ -228,15 +262,8 @@ export class Outbox implements Sender {
     }, Math.max(10, Math.floor(this.leaseMs / 3)));
     renew.unref();
     try {
-      // The lease was taken just now: the first send needs no check of its own.
-      for (let first = true; held && !this.closed; first = false) {
-        // The head, and the lease confirmed (and renewed) for the send: two commands, one round trip.
-        const [[job], stillHeld] = await Promise.all([
-          this.store.listRange<Job>(listKey, 1),
-          first ? true : this.store.replaceIf(leaseKey, lease, lease, this.leaseMs),
-        ]);
-        if (!stillHeld) held = false;
-        if (!job || !held) break;
+      // The lease was taken (or renewed by the last acknowledgement) together with reading `job`.
+      for (let job: Job | undefined = head; job && held && !this.closed; ) {
         // The client's own retries are fenced too: each asks whether the lease still holds.
         const outcome = await this.sendJob(job, async () => held && (await this.store.replaceIf(leaseKey, lease, lease, this.leaseMs)));
         if (!outcome.ok && outcome.error.code === 'SEND_FENCED') {
@@ -245,23 +272,42 @@ export class Outbox implements Sender {
           break;
         }
         // Acknowledge first: the smaller the gap after the API's answer, the smaller the window.
-        if (!(await this.store.listShiftIfHeld(listKey, job, leaseKey, lease))) held = false;
+        // The same step renews the lease for the next reply, or releases it when none is left.
+        const ack: LeasedShift<Job> = await this.store.listShiftLeased(listKey, job, leaseKey, lease, this.leaseMs);
+        if (!ack.shifted) held = false;
+        else if (ack.next === undefined) released = true;
         // Sent either way: the caller gets this send's outcome (the next holder may send it again).
         const waiter = this.waiting.get(job.id);
         if (waiter) waiter.resolve(outcome);
         else await this.store.set(this.resultKey(job.id), stripOriginal(outcome), 60_000);
+        job = ack.shifted ? ack.next : undefined;
       }
     } finally {
       clearInterval(renew);
-      if (held) await this.store.deleteIf(leaseKey, lease);
+      const n = this.draining.get(chatId)!;
+      if (n > 1) this.draining.set(chatId, n - 1);
+      else this.draining.delete(chatId);
+      if (held && !released) await this.store.deleteIf(leaseKey, lease);
     }
     if (!held) {
       this.options.logger?.warn({ chatId }, 'outbox lease lost; another instance sends the rest of this chat');
       return;
     }
-    // A reply queued between our last look and the release would wait for the sweeper; look once more.
-    if ((await this.store.listLength(listKey)) > 0) this.drainSoon(chatId);
-    else await this.store.setRemove(chatsKey(chatId), chatId);
+    // Emptied: the lease went with the last acknowledgement, and a reply queued after it takes the
+    // lease with its push. Stopped early (closing): what is left waits for a sweeper.
+    if (released) await this.store.setRemove(chatsKey(chatId), chatId);
+  }
+
+  /** Takes a chat's outbox over when nobody attends it (a sweep found it), and drains it. */
+  private async takeOver(chatId: string): Promise<void> {
+    const listKey = this.listKey(chatId);
+    const leaseKey = this.leaseKey(chatId);
+    const lease: Lease = { owner: this.owner, drain: randomUUID() };
+    if (!(await this.store.setIfAbsent(leaseKey, lease, this.leaseMs))) return;
+    const [head] = await this.store.listRange<Job>(listKey, 1);
+    if (head) return this.drain(chatId, lease, head);
+    await this.store.deleteIf(leaseKey, lease);
+    await this.store.setRemove(chatsKey(chatId), chatId);
   }
 
   private async sendJob(job: Job, guard: () => Promise<boolean>): Promise<JobOutcome> {
@@ -293,7 +339,11 @@ export class Outbox implements Sender {
 
   private drainSoon(chatId: string): void {
     if (this.closed) return;
-    this.track(this.drain(chatId).catch((err: unknown) => this.options.logger?.error({ err, chatId }, 'outbox drain failed')));
+    this.track(this.takeOver(chatId).catch((err: unknown) => this.drainFailed(err, chatId)));
+  }
+
+  private drainFailed(err: unknown, chatId: string): void {
+    this.options.logger?.error({ err, chatId }, 'outbox drain failed');
   }
 
   private track(work: Promise<void>): void {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { ticketLeaseJson, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
+import { ticketLeaseJson, type LeasedShift, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -207,6 +207,28 @@ export class MemoryStore implements StateStore {
   async listShiftIfHeld<T, G>(key: string, expected: T, guardKey: string, guardValue: G): Promise<boolean> {
     if (this.value(guardKey) !== JSON.stringify(guardValue)) return false;
     return this.listShiftIf(key, expected);
+  }
+
+  async listPushLeased<T, L>(key: string, value: T, ttlMs: number, leaseKey: string, lease: L, leaseMs: number): Promise<T | undefined> {
+    const leaseTtl = positiveTtl(leaseMs);
+    const leaseJson = JSON.stringify(lease);
+    await this.listPush(key, value, ttlMs);
+    if (this.cacheOf(leaseKey).has(leaseKey)) return undefined;
+    this.put(leaseKey, leaseJson, leaseTtl);
+    return (await this.listRange<T>(key, 1))[0];
+  }
+
+  async listShiftLeased<T, L>(key: string, expected: T, leaseKey: string, lease: L, leaseMs: number): Promise<LeasedShift<T>> {
+    const leaseTtl = positiveTtl(leaseMs);
+    const leaseJson = JSON.stringify(lease);
+    if (this.value(leaseKey) !== leaseJson || !(await this.listShiftIf(key, expected))) return { shifted: false };
+    const [next] = await this.listRange<T>(key, 1);
+    if (next === undefined) {
+      this.cacheOf(leaseKey).delete(leaseKey);
+      return { shifted: true };
+    }
+    this.put(leaseKey, leaseJson, leaseTtl);
+    return { shifted: true, next };
   }
 
   async listLength(key: string): Promise<number> {

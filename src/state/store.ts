@@ -59,6 +59,33 @@ export interface StateStore {
    * if (!acked) stopDraining(); // someone else holds the chat now: it will send what is left
    */
   listShiftIfHeld<T, G>(key: string, expected: T, guardKey: string, guardValue: G): Promise<boolean>;
+  /**
+   * Appends to the end of a list (refreshing its TTL) and, in the same atomic step, takes the
+   * list's lease if nobody holds it: stores `lease` at `leaseKey` for `leaseMs` unless that key
+   * exists. Resolves the list's head when this call took the lease (what the new holder works on
+   * first), undefined when the lease was held already (its holder sees the item in its turn). One
+   * round trip on Redis; on a cluster both keys must share a hash slot (chatKey of one chat).
+   *
+   * @example
+   * // Queue a reply; when no drain attends the chat, this caller becomes its drain.
+   * const first = await store.listPushLeased(chatKey('outbox', chatId), job, ttlMs, chatKey('outbox', chatId, 'lease'), lease, leaseMs);
+   * if (first !== undefined) drain(first);
+   */
+  listPushLeased<T, L>(key: string, value: T, ttlMs: number, leaseKey: string, lease: L, leaseMs: number): Promise<T | undefined>;
+  /**
+   * Acknowledges the head of a list drained under a lease and hands over the next item, in one
+   * atomic step: only while `leaseKey` holds `lease` AND the head equals `expected`, removes the
+   * head; then, if items remain, renews the lease for `leaseMs` and resolves `{ shifted: true, next }`
+   * (the new head), else deletes the lease and resolves `{ shifted: true }` (released: the next push
+   * takes it). Otherwise nothing changes and it resolves `{ shifted: false }`. One round trip on
+   * Redis; on a cluster both keys must share a hash slot.
+   *
+   * @example
+   * const ack = await store.listShiftLeased(listKey, job, leaseKey, lease, leaseMs);
+   * if (!ack.shifted) stopDraining(); // the lease lapsed or was taken over
+   * else if (ack.next !== undefined) send(ack.next); // still ours, renewed
+   */
+  listShiftLeased<T, L>(key: string, expected: T, leaseKey: string, lease: L, leaseMs: number): Promise<LeasedShift<T>>;
   listLength(key: string): Promise<number>;
   /** Adds a member to a set, refreshing the set's TTL. */
   setAdd(key: string, member: string, ttlMs: number): Promise<void>;
@@ -68,6 +95,9 @@ export interface StateStore {
   /** Releases connections and timers. */
   close(): Promise<void>;
 }
+
+/** What {@link StateStore.listShiftLeased} did: `next` is the new head, absent when the list emptied and the lease was released. */
+export type LeasedShift<T> = { shifted: false } | { shifted: true; next?: T };
 
 /** The three records of one ticket lock (see ChatOrder). */
 export interface TicketKeys {

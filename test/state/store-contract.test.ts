@@ -5,7 +5,9 @@
  * one multi-key step share a hash tag (`{c}`), as the bot's do (state/keys.ts).
  */
 import { Cluster, Redis } from 'ioredis';
+import { serveStore, type StoreServer } from '../../src/dev/store-server.js';
 import { MemoryStore } from '../../src/state/memory.js';
+import { connectRemoteStore } from '../../src/state/remote.js';
 import { RedisStore } from '../../src/state/redis.js';
 import { ticketLeaseJson, type StateStore } from '../../src/state/store.js';
 import {
@@ -55,6 +57,22 @@ function memorySubject(): Subject {
   };
 }
 
+/** `npm run dev`'s store: a MemoryStore in another process's place, every method over HTTP. */
+function remoteSubject(): Subject {
+  let served: StoreServer | undefined;
+  let store: StateStore | undefined;
+  return {
+    open: async () => {
+      served = await serveStore(new MemoryStore());
+      return (store = connectRemoteStore({ url: served.url, secret: served.secret }));
+    },
+    cleanup: async () => {
+      await store?.close();
+      await served?.close();
+    },
+  };
+}
+
 /** All tests share one connection; each gets its own prefix on it. */
 let admin: Redis | undefined;
 function redisSubject(): Subject {
@@ -92,7 +110,7 @@ afterAll(async () => {
   await cluster?.quit();
 });
 
-const subjects: [string, () => Subject][] = [['MemoryStore', memorySubject]];
+const subjects: [string, () => Subject][] = [['MemoryStore', memorySubject], ['RemoteStore (npm run dev)', remoteSubject]];
 if (redisUp) subjects.push(['RedisStore', redisSubject]);
 if (clusterUp) subjects.push(['RedisStore on a cluster', clusterSubject]);
 
@@ -479,6 +497,79 @@ describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
         await store.set(lease, 'theirs', LONG_TTL);
         expect(await store.listShiftIfHeld(list, 'head', lease, 'mine')).toBe(false);
         expect(await store.listShiftIfHeld(list, 'head', lease, 'theirs')).toBe(true);
+      });
+    });
+
+    describe('listPushLeased / listShiftLeased (a list drained by one lease holder)', () => {
+      const list = 'q:{c}';
+      const lease = 'q:{c}:lease';
+
+      it('a push takes a free lease and hands over the head; with the lease held it only appends', async () => {
+        expect(await store.listPushLeased(list, { job: 'a' }, LONG_TTL, lease, { drain: 1 }, LONG_TTL)).toEqual({ job: 'a' });
+        expect(await store.get(lease)).toEqual({ drain: 1 });
+        expect(await store.listPushLeased(list, { job: 'b' }, LONG_TTL, lease, { drain: 2 }, LONG_TTL)).toBeUndefined();
+        expect(await store.get(lease)).toEqual({ drain: 1 });
+        expect(await store.listRange(list, 10)).toEqual([{ job: 'a' }, { job: 'b' }]);
+      });
+
+      it('a push onto an unattended backlog hands over the oldest item, not its own', async () => {
+        await store.listPush(list, 'old', LONG_TTL);
+        expect(await store.listPushLeased(list, 'new', LONG_TTL, lease, 'mine', LONG_TTL)).toBe('old');
+      });
+
+      it('the lease a push takes expires after leaseMs; the list keeps its own TTL', async () => {
+        await store.listPushLeased(list, 'a', LONG_TTL, lease, 'mine', SHORT_TTL);
+        await eventually(async () => (await store.get(lease)) === undefined);
+        expect(await store.listLength(list)).toBe(1);
+        expect(await store.listPushLeased(list, 'b', LONG_TTL, lease, 'next', LONG_TTL)).toBe('a');
+      });
+
+      it('an acknowledgement removes the head and hands over the next while the lease holds, and releases it with the last', async () => {
+        await store.listPushLeased(list, { job: 'a' }, LONG_TTL, lease, 'mine', LONG_TTL);
+        await store.listPushLeased(list, { job: 'b' }, LONG_TTL, lease, 'other', LONG_TTL);
+        // Not the head, or not our lease: nothing changes.
+        expect(await store.listShiftLeased(list, { job: 'b' }, lease, 'mine', LONG_TTL)).toEqual({ shifted: false });
+        expect(await store.listShiftLeased(list, { job: 'a' }, lease, 'other', LONG_TTL)).toEqual({ shifted: false });
+        expect(await store.listRange(list, 10)).toEqual([{ job: 'a' }, { job: 'b' }]);
+        expect(await store.listShiftLeased(list, { job: 'a' }, lease, 'mine', LONG_TTL)).toEqual({ shifted: true, next: { job: 'b' } });
+        expect(await store.get(lease)).toBe('mine');
+        expect(await store.listShiftLeased(list, { job: 'b' }, lease, 'mine', LONG_TTL)).toEqual({ shifted: true });
+        // Emptied: the lease is gone with the last item, so the next push takes it.
+        expect(await store.get(lease)).toBeUndefined();
+        expect(await store.listLength(list)).toBe(0);
+        expect(await store.listPushLeased(list, { job: 'c' }, LONG_TTL, lease, 'later', LONG_TTL)).toEqual({ job: 'c' });
+      });
+
+      it('an acknowledgement renews the lease for leaseMs', async () => {
+        await store.listPushLeased(list, 'a', LONG_TTL, lease, 'mine', SHORT_TTL);
+        await store.listPush(list, 'b', LONG_TTL);
+        expect(await store.listShiftLeased(list, 'a', lease, 'mine', LONG_TTL)).toEqual({ shifted: true, next: 'b' });
+        await sleep(SHORT_TTL * 2);
+        expect(await store.get(lease)).toBe('mine');
+      });
+
+      it('refuses once the lease has expired or been taken over, and leaves the new holder its lease', async () => {
+        await store.listPushLeased(list, 'a', LONG_TTL, lease, 'mine', SHORT_TTL);
+        await eventually(async () => (await store.get(lease)) === undefined);
+        expect(await store.listShiftLeased(list, 'a', lease, 'mine', LONG_TTL)).toEqual({ shifted: false });
+        await store.set(lease, 'theirs', LONG_TTL);
+        expect(await store.listShiftLeased(list, 'a', lease, 'mine', LONG_TTL)).toEqual({ shifted: false });
+        expect(await store.get(lease)).toBe('theirs');
+        expect(await store.listRange(list, 10)).toEqual(['a']);
+      });
+
+      it('concurrent pushes onto an idle list: exactly one takes the lease', async () => {
+        const heads = await Promise.all(Array.from({ length: 10 }, (_, i) => store.listPushLeased(list, i, LONG_TTL, lease, `d${i}`, LONG_TTL)));
+        const takers = heads.filter((h) => h !== undefined);
+        expect(takers).toHaveLength(1);
+        expect(await store.listLength(list)).toBe(10);
+      });
+
+      it('refuses a bad TTL for the list or the lease and changes nothing', async () => {
+        await expect(store.listPushLeased(list, 'x', 0, lease, 'mine', LONG_TTL)).rejects.toThrow(RangeError);
+        await expect(store.listPushLeased(list, 'x', LONG_TTL, lease, 'mine', Number.NaN)).rejects.toThrow(RangeError);
+        expect(await store.listLength(list)).toBe(0);
+        expect(await store.get(lease)).toBeUndefined();
       });
     });
 
