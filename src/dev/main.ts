@@ -1,118 +1,34 @@
 /**
- * `npm run dev`: the BBM emulator in this process and the bot in a child process that tsx reloads
- * on every save. The emulator lives here, outside the reloads, so the chats in the browser survive
- * them. Nothing to configure: client credentials and the sig key are generated for the session and
- * handed to the bot through its usual environment variables.
+ * `npm run dev`: the BBM emulator and the bot's state store in this process, the bot in a child
+ * process that tsx reloads on every save (./bot-process.ts). Both the emulator and the store live
+ * here, outside the reloads, so the chats in the browser and the bot's sessions, chat records and
+ * delivery records survive an edit. With REDIS_URL or REDIS_CLUSTER_NODES set, the bot keeps its
+ * state in Redis instead, as `npm start` would. Nothing else to configure: client credentials and
+ * the sig key are generated for the session and handed to the bot through its usual variables.
  *
  * Settings (environment or .env): BOT (default echo), PORT for the bot (3000), EMULATOR_PORT (3978),
- * BBM_DELIVERY_NOTIFICATIONS (off), LOG_LEVEL.
+ * BBM_DELIVERY_NOTIFICATIONS (off), LOG_LEVEL, REDIS_URL / REDIS_CLUSTER_NODES.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { parseEnv } from 'node:util';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { BbmError } from '../protocol/errors.js';
-import { PROJECT_ROOT } from './config.js';
-import { availableBots } from './load-bot.js';
+import { PROJECT_ROOT } from '../server/config.js';
+import { availableBots } from '../server/load-bot.js';
+import { MemoryStore } from '../state/memory.js';
+import { redactRedisUrl } from '../state/redis.js';
+import { startBotProcess, waitHealthy } from './bot-process.js';
+import { fail, HOST, port, portIsFree, settingsFrom, type Setting } from './settings.js';
+import { serveStore, type StoreServer } from './store-server.js';
 
-const HOST = '127.0.0.1';
-
-/** One line on stderr, exit 1: the whole error story of a dev tool that failed to start. */
-function fail(message: string): never {
-  process.stderr.write(`npm run dev: ${message}\n`);
-  process.exit(1);
-}
-
-/** The environment wins over .env, as in the bot's own configuration. */
-function settingsFrom(env: NodeJS.ProcessEnv): (name: string) => string | undefined {
-  const file = join(process.cwd(), '.env');
-  let dotenv: Record<string, string | undefined> = {};
-  try {
-    if (existsSync(file)) dotenv = parseEnv(readFileSync(file, 'utf8'));
-  } catch {
-    fail('.env could not be read');
-  }
-  return (name) => {
-    const v = (env[name] ?? dotenv[name])?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
-}
-
-function port(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) fail(`${name} must be a port number (1-65535), not "${value}"`);
-  return Number(value);
-}
-
-/** True when nothing listens on the port (checked by binding it for an instant). */
-function portIsFree(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(p, HOST, () => probe.close(() => resolve(true)));
-  });
-}
-
-function healthy(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(url, { agent: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
-
-async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && child.exitCode === null) {
-    if (await healthy(url)) return true;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  return false;
-}
-
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
-const QUIET_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v']);
-
-/** The bot's pino lines, made readable for a terminal; anything else (tsx's own lines) as is. */
-function formatBotLine(line: string): string {
-  if (!line.startsWith('{')) return `[bot] ${line}`;
-  let rec: Record<string, unknown>;
-  try {
-    rec = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return `[bot] ${line}`;
-  }
-  const time = typeof rec.time === 'number' ? new Date(rec.time).toTimeString().slice(0, 8) : '';
-  const level = typeof rec.level === 'number' ? (LEVELS[rec.level] ?? String(rec.level)) : '';
-  const extra = Object.entries(rec)
-    .filter(([k]) => !QUIET_FIELDS.has(k))
-    .map(([k, v]) => {
-      const s = typeof v === 'string' ? v : JSON.stringify(v);
-      return `${k}=${s.length > 160 ? `${s.slice(0, 160)}…` : s}`;
-    })
-    .join(' ');
-  return `[bot] ${time} ${level} ${typeof rec.msg === 'string' ? rec.msg : ''}${extra ? `  ${extra}` : ''}`;
-}
-
-/** tsx's own line when it reloads the bot after a save. */
-const RELOADING = /\[tsx\] .*(Restarting|Rerunning)/;
-
-function pipeLines(stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream, onReload: () => void): void {
-  if (!stream) return;
-  createInterface({ input: stream }).on('line', (line) => {
-    if (RELOADING.test(line)) onReload();
-    out.write(`${formatBotLine(line)}\n`);
-  });
+/** Where the bot's state lives, for the banner; the store served here when it is ours. */
+async function stateStore(setting: Setting): Promise<{ label: string; served?: StoreServer; store?: MemoryStore }> {
+  const redisUrl = setting('REDIS_URL');
+  if (redisUrl !== undefined) return { label: `Redis at ${redactRedisUrl(redisUrl)} (REDIS_URL): kept across reloads and restarts` };
+  const cluster = setting('REDIS_CLUSTER_NODES');
+  if (cluster !== undefined) return { label: `Redis Cluster ${cluster} (REDIS_CLUSTER_NODES): kept across reloads and restarts` };
+  const store = new MemoryStore();
+  const served = await serveStore(store, HOST);
+  return { label: 'in memory, in this process: sessions and chats survive a reload, not Ctrl-C (REDIS_URL=… to keep them)', served, store };
 }
 
 async function main(): Promise<void> {
@@ -143,12 +59,14 @@ async function main(): Promise<void> {
     }
     fail(`the emulator did not start: ${err instanceof Error ? err.message : String(err)}`);
   }
+  const state = await stateStore(setting);
 
   // The bot, from source, reloaded by tsx on every save; pointed at the emulator for everything.
-  const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-  const child = spawn(process.execPath, [tsxCli, 'watch', '--clear-screen=false', 'src/server/main.ts'], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // Its state is in this process or in Redis, so a reload loses nothing: the emulator need not
+  // send the mTok again after one (emulator.botRestarted), and behaves as BBM does.
+  const child = startBotProcess({
+    root: PROJECT_ROOT,
+    format: { root: PROJECT_ROOT, color: process.stdout.isTTY === true && !process.env.NO_COLOR },
     env: {
       ...process.env,
       BOT: bot,
@@ -165,13 +83,10 @@ async function main(): Promise<void> {
       // on HTTPS here, where the emulator calls plain http.
       TLS_CERT_FILE: '',
       TLS_KEY_FILE: '',
+      DEV_STORE_URL: state.served?.url ?? '',
+      DEV_STORE_SECRET: state.served?.secret ?? '',
     },
   });
-  // The reloaded bot starts with empty memory (its store is in memory): the emulator sends each
-  // chat's mTok again, so a button tapped right after a save still gets an answer.
-  const onReload = () => emulator.botRestarted();
-  pipeLines(child.stdout, process.stdout, onReload);
-  pipeLines(child.stderr, process.stderr, onReload);
 
   let stopping = false;
   const stop = async (code: number, signal?: NodeJS.Signals): Promise<never> => {
@@ -188,6 +103,9 @@ async function main(): Promise<void> {
         clearTimeout(term);
         clearTimeout(kill);
       }
+      // After the bot: its shutdown still writes to the store.
+      await state.served?.close();
+      await state.store?.close();
       await emulator.close();
     }
     process.exit(code);
@@ -210,6 +128,7 @@ async function main(): Promise<void> {
     '  ──────────────────────────────────────────────────────',
     `  Web chat     ${emulator.url}/`,
     `  Bot          ${bot} (bots/${bot}/index.ts) at ${botUrl}/v1/chats, reloaded when you save`,
+    `  State        ${state.label}`,
     `  Switch bot   BOT=${others[0] ?? 'name'} npm run dev${bots.length > 1 ? `   (bots: ${bots.join(', ')})` : ''}`,
     `  Delivery     notifications ${dn}${dn === 'off' ? ' (BBM_DELIVERY_NOTIFICATIONS=on npm run dev for ✓ D R and read receipts)' : ''}`,
     '  Stop         Ctrl-C',

@@ -8,6 +8,7 @@ import { ChatClient } from '../client/index.js';
 import { BbmError } from '../protocol/errors.js';
 import { MemoryStore } from '../state/memory.js';
 import { RedisStore } from '../state/redis.js';
+import { devStoreFromEnvironment } from '../state/remote.js';
 import type { StateStore } from '../state/store.js';
 import { loadConfig, type AppConfig } from './config.js';
 import { LARGE_HEAP_BYTES, startHeapPolicy } from './heap.js';
@@ -160,14 +161,16 @@ export async function runFromEnvironment(): Promise<BotServer> {
   const logger = createLogger(config.logLevel);
   const heap = startHeapPolicy(config.heapGrowingPercent);
   const bot = await loadBot(config.bot);
-  const running = await startBotServer({ config, bot, logger });
+  // Under `npm run dev` without Redis: the runner's store, which outlives this process's reloads.
+  const devStore = config.redisUrl === undefined && config.redisClusterNodes === undefined ? devStoreFromEnvironment(process.env) : undefined;
+  const running = await startBotServer({ config, bot, logger, ...(devStore ? { store: devStore } : {}) });
   logger.info(
     {
       url: `${running.url}/v1/chats`,
       bot: config.bot,
       https: config.tls !== undefined,
       sending: config.credentials !== undefined,
-      state: running.store instanceof RedisStore ? (config.redisClusterNodes ? 'redis cluster' : 'redis') : 'memory',
+      state: running.store instanceof RedisStore ? (config.redisClusterNodes ? 'redis cluster' : 'redis') : devStore ? 'npm run dev (survives reloads)' : 'memory',
       metrics: running.metricsUrl,
       heapGrowingPercent: heap.percent === undefined ? 'v8 default' : `${heap.percent} once the old generation holds ${LARGE_HEAP_BYTES / 1024 / 1024} MB`,
     },

@@ -111,7 +111,7 @@ describe('npm run emulator', () => {
 describe('npm run dev', () => {
   it('starts the emulator and the echo bot, wired together with no configuration; SIGTERM stops both', async () => {
     const [botPort, emuPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [TSX, 'src/server/dev.ts'], {
+    const child = spawn(process.execPath, [TSX, 'src/dev/main.ts'], {
       cwd: ROOT,
       env: childEnv({ PORT: String(botPort), EMULATOR_PORT: String(emuPort), BOT: 'echo', BBM_DELIVERY_NOTIFICATIONS: 'off' }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -146,7 +146,7 @@ describe('npm run dev', () => {
   }, 45_000);
 
   it('fails with one clear line for a bot that does not exist', async () => {
-    const child = spawn(process.execPath, [TSX, 'src/server/dev.ts'], {
+    const child = spawn(process.execPath, [TSX, 'src/dev/main.ts'], {
       cwd: ROOT,
       env: childEnv({ BOT: 'nosuchbot', PORT: String(await freePort()), EMULATOR_PORT: String(await freePort()) }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -161,7 +161,7 @@ describe('npm run dev', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const taken = (blocker.address() as AddressInfo).port;
     try {
-      const child = spawn(process.execPath, [TSX, 'src/server/dev.ts'], {
+      const child = spawn(process.execPath, [TSX, 'src/dev/main.ts'], {
         cwd: ROOT,
         env: childEnv({ BOT: 'echo', PORT: String(await freePort()), EMULATOR_PORT: String(taken) }),
         stdio: ['ignore', 'pipe', 'pipe'],
