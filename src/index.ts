@@ -33,6 +33,8 @@ export { extra } from './protocol/extra.js';
 export type { WireObjectSchema } from './protocol/extra.js';
 export type { Known } from './protocol/known.js';
 export { INBOUND_LIMITS, OUTBOUND_LIMITS } from './protocol/limits.js';
+export { ChatAccess, ChatRefusedError } from './protocol/chat-access.js';
+export type { ChatRefusal } from './protocol/chat-access.js';
 export { BbmError, ValidationError as WireValidationError } from './protocol/errors.js';
 export type { FieldIssue } from './protocol/errors.js';
 
@@ -59,7 +61,9 @@ export type { TokenFetchEvent } from './client/token-provider.js';
 
 // Testing
 export { createTestHarness } from './testing/harness.js';
-export type { CallbackAnswer, HarnessOptions, HarnessUser, TestHarness } from './testing/harness.js';
+export type { AnyBot, BotHarness, CallbackAnswer, HarnessBot, HarnessOptions, HarnessUser, TestHarness } from './testing/harness.js';
+export { ReplyMismatchError } from './testing/reply-expectations.js';
+export type { DeepPattern, MessagePattern, ReplyPattern } from './testing/reply-pattern.js';
 export { startFakeChatApi } from './testing/fake-chat-api.js';
 export type { FakeChatApi, FakeChatApiOptions, RecordedSend, SendScript } from './testing/fake-chat-api.js';
 export { FakeClock } from './testing/fake-clock.js';

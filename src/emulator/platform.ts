@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { ChatAccess, type ChatRefusal } from '../protocol/chat-access.js';
 import { toFieldIssues } from '../protocol/errors.js';
 import { OUTBOUND_LIMITS } from '../protocol/limits.js';
 import { SendRequestSchema, type OutboundMessage, type SendRequest } from '../protocol/outbound.js';
@@ -88,10 +89,8 @@ export interface PlatformOptions {
 
 interface ChatRecord {
   view: EmulatedChat;
-  /** The current message token. */
-  mTok: string;
-  /** Tokens of earlier sessions of this chat (before a leave): refused with a helpful 403. */
-  pastTokens: Set<string>;
+  /** Open or closed, the current message token and earlier ones: the platform's rules (shared with the test kit). */
+  access: ChatAccess;
   /** The bot has successfully received a callback carrying the current token. */
   mTokGiven: boolean;
   /** The spec sends no typing before the first message of a new chat. */
@@ -149,7 +148,7 @@ export class Platform {
 
   /** The chat's current message token (for tests and tools; the UI never shows it). */
   mTokOf(chatId: string): string {
-    return this.record(chatId).mTok;
+    return this.record(chatId).access.mTok;
   }
 
   avatar(userId: string): string | undefined {
@@ -174,8 +173,7 @@ export class Platform {
     while (this.chats.has(chatId)) chatId = digits(9);
     const record: ChatRecord = {
       view: { chatId, userId, botId: this.o.botId, open: true, createdAt: Date.now(), botTyping: false, items: [] },
-      mTok: newToken(),
-      pastTokens: new Set(),
+      access: new ChatAccess(chatId, newToken()),
       mTokGiven: false,
       hasMessage: false,
       typing: new OutgoingTyping(() => void this.sendTyping(record), this.o.typing),
@@ -238,7 +236,7 @@ export class Platform {
   /** The user leaves: the chat closes at once, and the bot is told. */
   async userLeaves(chatId: string): Promise<CallbackOutcome> {
     const record = this.openRecord(chatId);
-    record.view.open = false;
+    record.access.leave();
     record.typing.cancel();
     this.setBotTyping(record, false);
     this.addItem(record, notice(`${this.userName(record)} left the chat`));
@@ -249,12 +247,9 @@ export class Platform {
   /** The user opens the chat again after leaving: same chat id, new mTok. */
   userReopens(chatId: string): EmulatedChat {
     const record = this.record(chatId);
-    if (record.view.open) throw new HttpError(409, 'chat_open', `chat ${chatId} is open: only a chat the user left can be reopened`);
-    record.pastTokens.add(record.mTok);
-    record.mTok = newToken();
+    refuseIf(record.access.reopen(newToken()));
     record.mTokGiven = false;
     record.hasMessage = false;
-    record.view.open = true;
     this.addItem(record, notice(`${this.userName(record)} opened the chat again`));
     return this.view(record);
   }
@@ -262,7 +257,7 @@ export class Platform {
   /** The user's client received bot messages: dlv actions (delivery notifications on only). */
   async markDelivered(chatId: string, mids?: readonly string[]): Promise<string[]> {
     const record = this.record(chatId);
-    if (!this.o.deliveryNotifications || !record.view.open) return [];
+    if (!this.o.deliveryNotifications || !record.access.open) return [];
     const items = this.botItems(record, mids, ['accepted']);
     if (items.length === 0) return [];
     for (const i of items) i.state = 'delivered';
@@ -275,7 +270,7 @@ export class Platform {
   /** The user read bot messages: dlv (for any not yet delivered) then read actions. */
   async markRead(chatId: string, mids?: readonly string[]): Promise<string[]> {
     const record = this.record(chatId);
-    if (!this.o.deliveryNotifications || !record.view.open) return [];
+    if (!this.o.deliveryNotifications || !record.access.open) return [];
     const items = this.botItems(record, mids, ['accepted', 'delivered']);
     if (items.length === 0) return [];
     const undelivered = items.filter((i) => i.state === 'accepted').map((i) => i.id);
@@ -297,18 +292,7 @@ export class Platform {
     if (!record) {
       throw new HttpError(404, 'chat_not_found', `there is no chat ${chatId}: a chat exists once a user starts it`);
     }
-    if (mTok === null || mTok === '') {
-      throw new HttpError(403, 'forbidden', 'the mTok query parameter is required: use the one from the latest callback for this chat', { field: 'mTok' });
-    }
-    if (mTok !== record.mTok) {
-      const why = record.pastTokens.has(mTok)
-        ? 'this mTok belongs to an earlier session of the chat; use the one from the user\'s latest callback'
-        : 'the mTok is not the one issued for this chat';
-      throw new HttpError(403, 'forbidden', why, { field: 'mTok' });
-    }
-    if (!record.view.open) {
-      throw new HttpError(404, 'chat_closed', `the user left chat ${chatId}: nothing more can be sent to it`);
-    }
+    refuseIf(record.access.sendRefusal(mTok));
 
     let json: unknown;
     try {
@@ -404,9 +388,7 @@ export class Platform {
 
   private openRecord(chatId: string): ChatRecord {
     const record = this.record(chatId);
-    if (!record.view.open) {
-      throw new HttpError(409, 'chat_closed', `${this.userName(record)} left chat ${chatId}: reopen it first`);
-    }
+    refuseIf(record.access.userActionRefusal(this.userName(record)));
     return record;
   }
 
@@ -415,7 +397,7 @@ export class Platform {
   }
 
   private view(record: ChatRecord): EmulatedChat {
-    return { ...record.view, items: record.view.items.map((i) => structuredClone(i)) };
+    return { ...record.view, open: record.access.open, items: record.view.items.map((i) => structuredClone(i)) };
   }
 
   private changed(record: ChatRecord): void {
@@ -480,7 +462,7 @@ export class Platform {
   }
 
   private async sendTyping(record: ChatRecord): Promise<void> {
-    if (!record.view.open || this.stopped) return;
+    if (!record.access.open || this.stopped) return;
     await this.callback(record, { actions: [{ type: 'typing', ts: Date.now() }] }, [], false);
   }
 
@@ -499,15 +481,15 @@ export class Platform {
     const build = (part: { messages?: { mid: string }[]; actions?: unknown[] }): Record<string, unknown> => {
       const user = this.users.get(record.view.userId);
       // The platform sends the token with messages, and with anything until the bot has received it once.
-      const includeToken = record.view.open && (withToken || !record.mTokGiven);
-      sentToken = includeToken ? record.mTok : undefined;
+      const includeToken = record.access.open && (withToken || !record.mTokGiven);
+      sentToken = includeToken ? record.access.mTok : undefined;
       return {
         mType: 'message',
         chId: this.o.channelId,
         chatId: record.view.chatId,
         from: record.view.userId,
         to: record.view.botId,
-        ...(includeToken ? { mTok: record.mTok } : {}),
+        ...(includeToken ? { mTok: record.access.mTok } : {}),
         ...part,
         userInfos: {
           [record.view.userId]: {
@@ -519,11 +501,11 @@ export class Platform {
     };
     const resend: CallbackResend = {
       // A chat the user left (or an emulator stopping) gets no more deliveries of old messages.
-      rebuild: (again) => (record.view.open && !this.stopped ? build({ messages: (content.messages ?? []).filter((m) => again.includes(m.mid)) }) : undefined),
+      rebuild: (again) => (record.access.open && !this.stopped ? build({ messages: (content.messages ?? []).filter((m) => again.includes(m.mid)) }) : undefined),
       ...(onRetry ? { onRetry } : {}),
     };
     const outcome = await this.o.callbacks.send(record.view.chatId, build(content), mids, resend);
-    if (outcome.ok && sentToken !== undefined && record.mTok === sentToken) record.mTokGiven = true;
+    if (outcome.ok && sentToken !== undefined && record.access.mTok === sentToken) record.mTokGiven = true;
     return outcome;
   }
 
@@ -561,6 +543,11 @@ export class Platform {
       (i): i is BotItem => i.from === 'bot' && states.includes(i.state) && (wanted === undefined || wanted.has(i.id)),
     );
   }
+}
+
+/** A refusal of the shared chat rules, answered as the emulator answers every refusal. */
+function refuseIf(refusal: ChatRefusal | undefined): void {
+  if (refusal) throw new HttpError(refusal.status, refusal.code, refusal.message, refusal.field === undefined ? {} : { field: refusal.field });
 }
 
 function newToken(): string {

@@ -3,10 +3,16 @@
  * for one set of client credentials, accepts sends, answers each message 200 (or 202 with delivery
  * notifications on) with a fresh mid, and records everything it received. Responses can be
  * scripted per request.
+ *
+ * Chats it is told about (`chatIssued`, `userLeft`: the test harness tells it what the user did)
+ * follow the platform's own rules, the module the emulator uses too: the current mTok only (403),
+ * nothing after a leave (404 `chat_closed`), a new token on reopening. A chat it was never told
+ * about is accepted with any token: the fake does not model how chats begin.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ChatAccess } from '../protocol/chat-access.js';
 
 export interface RecordedSend {
   chatId: string;
@@ -26,6 +32,8 @@ export interface RecordedSend {
   /** The mids the fake assigned to the messages, in order (failed messages get none). */
   mids: (string | undefined)[];
   receivedAt: number;
+  /** The HTTP status the fake answered (a 403/404 when the chat's rules refused the send). */
+  status: number;
 }
 
 /** A scripted answer: status, optional body and headers. Return undefined to answer normally. */
@@ -61,6 +69,25 @@ export interface FakeChatApi {
   readonly held: number;
   /** Every text message sent to a chat (or to all chats), in order. */
   textsSent(chatId?: string): string[];
+  /**
+   * The platform issued `mTok` for `chatId` in a callback: a new chat, the chat reopened after a
+   * leave, or a new token. Sends must carry the latest one.
+   *
+   * @example api.chatIssued('123456', 'tok-1');
+   */
+  chatIssued(chatId: string, mTok: string): void;
+  /**
+   * The user left `chatId`: from now on a send gets 404 `chat_closed`, as from BBM.
+   *
+   * @example api.userLeft(h.chatId);
+   */
+  userLeft(chatId: string): void;
+  /**
+   * The rules state of a chat the fake was told about (open, current token); undefined otherwise.
+   *
+   * @example expect(api.chat(h.chatId)?.open).toBe(false);
+   */
+  chat(chatId: string): ChatAccess | undefined;
   /** Resolves when at least `count` sends have arrived; rejects after `timeoutMs`. */
   waitForSends(count: number, timeoutMs?: number): Promise<RecordedSend[]>;
   reset(): void;
@@ -92,6 +119,7 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
   let midCounter = 0;
   let holding = false;
   const heldRequests: { release: () => void; gone: () => boolean }[] = [];
+  const chats = new Map<string, ChatAccess>();
 
   const notify = () => {
     for (const w of [...waiters]) {
@@ -127,21 +155,28 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
         json(res, 401, { error: 'invalid or missing access token' });
         return;
       }
-      let body: RecordedSend['body'];
+      const chatId = decodeURIComponent(match[1]!);
+      const mTok = url.searchParams.get('mTok');
+      let body: RecordedSend['body'] | undefined;
       try {
         body = JSON.parse(raw) as RecordedSend['body'];
       } catch {
+        body = undefined;
+      }
+      const send: RecordedSend = { chatId, mTok, authorization: auth, body: body ?? {}, mids: [], receivedAt: Date.now(), status: 200 };
+      // The platform checks the chat and its token before it reads the body.
+      const refusal = chats.get(chatId)?.sendRefusal(mTok);
+      if (refusal) {
+        send.status = refusal.status;
+        sends.push(send);
+        notify();
+        json(res, refusal.status, { error: refusal.code, message: refusal.message });
+        return;
+      }
+      if (body === undefined) {
         json(res, 400, { error: 'body is not JSON' });
         return;
       }
-      const send: RecordedSend = {
-        chatId: decodeURIComponent(match[1]!),
-        mTok: url.searchParams.get('mTok'),
-        authorization: auth,
-        body,
-        mids: [],
-        receivedAt: Date.now(),
-      };
       if (holding) {
         await new Promise<void>((release) => heldRequests.push({ release, gone: () => res.destroyed || req.socket.destroyed }));
         if (res.destroyed || req.socket.destroyed) return;
@@ -149,6 +184,7 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
       const scripted = scripts.shift()?.(send);
       if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
       if (scripted) {
+        send.status = scripted.status;
         sends.push(send);
         notify();
         json(res, scripted.status, scripted.body, scripted.headers);
@@ -193,6 +229,18 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
       return sends
         .filter((s) => chatId === undefined || s.chatId === chatId)
         .flatMap((s) => (s.body.messages ?? []).filter((m) => m.type === 'text').map((m) => String(m.text)));
+    },
+    chatIssued(chatId, mTok) {
+      const access = chats.get(chatId);
+      if (!access) chats.set(chatId, new ChatAccess(chatId, mTok));
+      else if (!access.open) access.reopen(mTok);
+      else access.replaceToken(mTok);
+    },
+    userLeft(chatId) {
+      chats.get(chatId)?.leave();
+    },
+    chat(chatId) {
+      return chats.get(chatId);
     },
     waitForSends(count, timeoutMs = 5000) {
       if (sends.length >= count) return Promise.resolve(sends.slice());
