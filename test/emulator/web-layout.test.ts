@@ -79,6 +79,13 @@ suite('the web chat at 1280×720', () => {
 
     await box.fill('');
     await expect(box.evaluate(measure)).resolves.toEqual(empty);
+
+    // Hidden from the sidebar and shown again, it measures the same.
+    const shown = page.locator('.user-chats input[type=checkbox]').first();
+    await shown.uncheck();
+    await box.waitFor({ state: 'hidden' });
+    await shown.check();
+    await expect(box.evaluate(measure)).resolves.toEqual(empty);
     expect(page.problems).toEqual([]);
     await page.close();
   });
