@@ -39,7 +39,7 @@ export { BbmError, ValidationError as WireValidationError } from './protocol/err
 export type { FieldIssue } from './protocol/errors.js';
 
 // State
-export type { StateStore, Ticket, TicketKeys, TicketLease } from './state/store.js';
+export type { LeasedShift, StateStore, Ticket, TicketKeys, TicketLease } from './state/store.js';
 export { ticketLeaseJson } from './state/store.js';
 export { MemoryStore } from './state/memory.js';
 export type { MemoryStoreOptions } from './state/memory.js';
