@@ -19,9 +19,6 @@ import { formatBotLine, type LogFormatOptions } from './log-format.js';
 /** What tsx watch watches beyond the files the bot imported: every source of the bot and the framework. */
 export const WATCH_GLOBS = ['bots/**/*', 'src/**/*.ts'];
 
-/** tsx's own line when it reloads the bot after a save. */
-const RELOADING = /\[tsx\] .*(Restarting|Rerunning)/;
-
 export interface BotProcessOptions {
   /** The project root (the child's working directory). */
   root: string;
@@ -29,16 +26,11 @@ export interface BotProcessOptions {
   env: NodeJS.ProcessEnv;
   /** How lines are formatted for the terminal. */
   format: LogFormatOptions;
-  /** Called when tsx reloads the bot. */
-  onReload?: () => void;
 }
 
-function pipeLines(stream: NodeJS.ReadableStream | null, out: NodeJS.WritableStream, options: BotProcessOptions): void {
+function pipeLines(stream: NodeJS.ReadableStream | null, out: NodeJS.WritableStream, format: LogFormatOptions): void {
   if (!stream) return;
-  createInterface({ input: stream }).on('line', (line) => {
-    if (RELOADING.test(line)) options.onReload?.();
-    out.write(`${formatBotLine(line, options.format)}\n`);
-  });
+  createInterface({ input: stream }).on('line', (line) => out.write(`${formatBotLine(line, format)}\n`));
 }
 
 /**
@@ -56,8 +48,8 @@ export function startBotProcess(options: BotProcessOptions): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env,
   });
-  pipeLines(child.stdout, process.stdout, options);
-  pipeLines(child.stderr, process.stderr, options);
+  pipeLines(child.stdout, process.stdout, options.format);
+  pipeLines(child.stderr, process.stderr, options.format);
   return child;
 }
 
