@@ -139,7 +139,7 @@ export class Outbox implements Sender {
     }
     // After the push, so a sweeper never finds the chat before its reply (and drops it as empty).
     const registered = this.store.setAdd(chatsKey(chatId), chatId, this.ttlMs);
-    if (head !== undefined) this.track(this.drain(chatId, lease, head).catch((err: unknown) => this.drainFailed(err, chatId)));
+    if (head !== undefined) this.track(this.drain(chatId, lease, head, registered).catch((err: unknown) => this.drainFailed(err, chatId)));
     try {
       await registered;
     } catch (err) {
@@ -246,7 +246,7 @@ export class Outbox implements Sender {
    * the lease in the same step), the lease is lost (see the module header for the fence), or the
    * outbox is closing.
    */
-  private async drain(chatId: string, lease: Lease, head: Job): Promise<void> {
+  private async drain(chatId: string, lease: Lease, head: Job, registered?: Promise<void>): Promise<void> {
     const listKey = this.listKey(chatId);
     const leaseKey = this.leaseKey(chatId);
     this.draining.set(chatId, (this.draining.get(chatId) ?? 0) + 1);
@@ -295,7 +295,12 @@ export class Outbox implements Sender {
     }
     // Emptied: the lease went with the last acknowledgement, and a reply queued after it takes the
     // lease with its push. Stopped early (closing): what is left waits for a sweeper.
-    if (released) await this.store.setRemove(chatsKey(chatId), chatId);
+    // Only once the registration made with this drain's push has settled: a redirected or retried
+    // SADD (a cluster moving slots) must not land after the removal and leave the chat registered.
+    if (released) {
+      await registered?.catch(() => undefined);
+      await this.store.setRemove(chatsKey(chatId), chatId);
+    }
   }
 
   /** Takes a chat's outbox over when nobody attends it (a sweep found it), and drains it. */
