@@ -71,6 +71,8 @@ export interface BotRuntime {
    * leave the process. `npm run dev` turns it on, where the emulator shows it.
    */
   errorDetail?: boolean;
+  /** The bot's clock, over `BotOptions.clock` (the test kit passes its FakeClock here). */
+  clock?: Clock;
 }
 
 /** What the bot reports; the server's Metrics implements it. */
@@ -174,7 +176,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   private started: Started | undefined;
   private readonly queue = new KeyedQueue();
   private readonly listened = new Set<EventName>();
-  private readonly clock: Clock;
+  private clock: Clock;
   private readonly background = new Set<Promise<unknown>>();
 
   constructor(options: BotOptions<S>) {
@@ -244,6 +246,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     const store = runtime.store ?? new MemoryStore();
     const deliveryNotifications = runtime.deliveryNotifications ?? false;
     const logger = runtime.logger ?? pino({ enabled: false });
+    this.clock = runtime.clock ?? this.options.clock ?? systemClock;
     if (this.options.typingRepeatMs !== undefined) {
       logger.warn('typingRepeatMs is ignored: ctx.withTyping follows the spec typing rules (typing at 5 s, then every 35 s)');
     }

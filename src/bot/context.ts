@@ -1,6 +1,6 @@
 /**
  * The context of one turn: one action or one message of a callback, the chat and the user it came
- * from, and helpers that read like the chat (`reply`, `markRead`, `typing`, `withTyping`).
+ * from, and helpers that read like the chat (`reply`, `markRead`, `typing`, `withTyping`, `sleep`).
  */
 import type { Logger } from 'pino';
 import type { SendResult } from '../client/index.js';
@@ -185,6 +185,17 @@ export class Context<Session = undefined> {
       // The last work settling ends the typing: no timer of the rules fires after this.
       if (--this.typingWorks === 0) rules.stop();
     }
+  }
+
+  /**
+   * Waits `ms` on the bot's clock: a pause that reads like the chat ("placing your order…"). A test
+   * harness with a FakeClock skips it with `clock.advance(ms)` instead of waiting for real.
+   *
+   * @example await ctx.reply('Placing your order…'); await ctx.sleep(2000); await ctx.reply('Done!');
+   */
+  sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new RangeError(`ctx.sleep: ms must be a finite number ≥ 0, got ${String(ms)}`));
+    return new Promise((resolve) => this.services.clock.setTimeout(resolve, ms));
   }
 
   private startTypingRules(): OutgoingTypingRules {

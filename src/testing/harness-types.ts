@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Bot } from '../bot/bot.js';
+import type { Clock } from '../protocol/clock.js';
 import type { OutboundMessage } from '../protocol/outbound.js';
 import type { StateStore } from '../state/store.js';
 import type { CallbackAnswer } from './callback-poster.js';
@@ -35,6 +36,12 @@ export interface HarnessOptions {
    * Default true here, where the detail helps; production servers send a generic text.
    */
   errorDetail?: boolean;
+  /**
+   * The bot's clock (a FakeClock): `ctx.sleep`, `ctx.withTyping`, typing timeouts and the handler
+   * timeout run on it, so a test skips a handler's waits with `clock.advance(ms)`. Wins over the
+   * `clock` given to createBot. Default: the bot's own.
+   */
+  clock?: Clock;
 }
 
 /** The part of every bot that does not depend on its session type: what `TestHarness` (no type argument) holds. */

@@ -62,6 +62,7 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
     deliveryNotifications: options.deliveryNotifications ?? false,
     shared: options.shared ?? false,
     errorDetail: options.errorDetail ?? true,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const server: RunningServer = await startServer({ port: 0, host: '127.0.0.1', sigKeys: [key], dispatcher: bot, logger, bodyLimit: 1024 * 1024 });
 
