@@ -5,6 +5,7 @@
  */
 import { pino, type Logger } from 'pino';
 import type { SendOptions, SendRequest, SendResult } from '../client/index.js';
+import { UserGoneError } from '../client/errors.js';
 import { BbmError } from '../protocol/errors.js';
 import type { CallbackMessageResult, ChatCallback, InboundAction, InboundMessage } from '../protocol/inbound.js';
 import type { OutboundAction, OutboundMessage } from '../protocol/outbound.js';
@@ -458,7 +459,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     }
     if (action.type === 'leave' && base.chat.mTok !== undefined) {
       // The user is gone: nothing more may be sent with this chat and token, not even from the
-      // leave handlers themselves (their sends fail with ChatClosedError). Without a known token
+      // leave handlers themselves (their sends fail with UserGoneError). Without a known token
       // (the store forgot the chat) there is nothing to close: the bot cannot write to the chat, and
       // a later message brings a new token, which is a new conversation.
       await started.sender.closeChat(chatId, base.chat.mTok);
@@ -526,7 +527,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 
   /**
    * Runs one turn through the middleware, with the chat's session; a thrown error becomes the turn's
-   * failure outcome and leaves the session as it was.
+   * failure outcome and leaves the session as it was, except UserGoneError (see below).
    */
   private async turn(init: TurnInput, session: SessionTurns | undefined): Promise<MessageOutcome | undefined> {
     this.composed ??= compose(this.middleware);
@@ -548,6 +549,13 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       if (fence?.abandoned) return timedOut;
       // No read receipt for a failed message: BBM sends it again, and that turn marks it read.
       await this.reportError(error, ctx);
+      if (error instanceof UserGoneError) {
+        // The user left (before or during the turn): no reply reaches them, but what the turn did
+        // stands. Its session is saved (with what bot.catch changed) and its message counts as
+        // handled: a retry from BBM would run the handlers, and apply their changes, again.
+        if (session) await session.commit(ctx.session, ctx.sessionCleared);
+        return undefined;
+      }
       const code = resultCodeOf(error);
       return { code, error: errorText(error, code, this.started?.errorDetail ?? false) };
     }
@@ -568,7 +576,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 
   private async reportError(error: unknown, ctx: Context<S>): Promise<void> {
     if (!this.errorHandler) {
-      ctx.log.error({ err: error }, 'handler failed');
+      // A user leaving is part of a chat, not a fault of the bot.
+      if (error instanceof UserGoneError) ctx.log.warn({ err: error }, 'the user is gone: the turn could not send; its session is saved');
+      else ctx.log.error({ err: error }, 'handler failed');
       return;
     }
     try {
@@ -580,19 +590,23 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 
   private async sendInto(chat: Chat, user: User, messages: readonly OutboundMessage[], actions: readonly OutboundAction[]): Promise<SendResult> {
     const started = this.requireStarted();
-    if (chat.mTok === undefined) {
-      throw new BbmError('NO_MTOK', `chat ${chat.id} has no message token yet: the user must write first`, { field: 'mTok' });
+    if (chat.mTok === undefined) throw new UserGoneError(chat.id, 'no_token');
+    let result: SendResult;
+    try {
+      result = await started.sender.send({
+        chatId: chat.id,
+        mTok: chat.mTok,
+        from: chat.botId,
+        to: user.id,
+        ...(chat.channel === undefined ? {} : { chId: chat.channel }),
+        userInfos: { [chat.botId]: { name: started.botName } },
+        ...(messages.length ? { messages } : {}),
+        ...(actions.length ? { actions } : {}),
+      });
+    } catch (error) {
+      // One error for a gone user, also when another instance's outbox made the send.
+      throw UserGoneError.from(error, chat.id) ?? error;
     }
-    const result = await started.sender.send({
-      chatId: chat.id,
-      mTok: chat.mTok,
-      from: chat.botId,
-      to: user.id,
-      ...(chat.channel === undefined ? {} : { chId: chat.channel }),
-      userInfos: { [chat.botId]: { name: started.botName } },
-      ...(messages.length ? { messages } : {}),
-      ...(actions.length ? { actions } : {}),
-    });
     if (messages.length > 0) {
       const delivered = await started.deliveries.recordSent(chat.id, messages, result.messages, this.listened.has('delivered') || this.listened.has('read'));
       if (delivered.length > 0 && this.listened.has('delivered')) {

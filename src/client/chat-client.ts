@@ -24,7 +24,7 @@ import { MemoryStore } from '../state/memory.js';
 import { KeyedQueue } from '../state/keyed-queue.js';
 import type { StateStore } from '../state/store.js';
 import { ClosedChats } from './closed-chats.js';
-import { ChatApiError, ChatClosedError, SendFencedError } from './errors.js';
+import { ChatApiError, SendFencedError, UserGoneError } from './errors.js';
 import {
   bodyText,
   createHttpStack,
@@ -265,8 +265,9 @@ export class ChatClient {
 
   /**
    * Sends actions and messages to one chat. Resolves with a result per message (per-message
-   * failures included); rejects with ValidationError (nothing sent), ChatClosedError (nothing
-   * sent), ChatApiError (the request as a whole failed) or TokenError.
+   * failures included); rejects with ValidationError (nothing sent), UserGoneError (the user left:
+   * refused before sending, or the Chat API answered 404), ChatApiError (the request as a whole
+   * failed otherwise) or TokenError.
    */
   send(input: SendInput, options: SendOptions = {}): Promise<SendResult> {
     let body: SendRequest;
@@ -318,7 +319,8 @@ export class ChatClient {
 
   private async deliver(body: SendRequest, mTok: string, url: string, guard?: () => Promise<boolean>): Promise<SendResult> {
     const chatId = body.chatId;
-    if (await this.closed.isClosed(chatId, mTok)) throw new ChatClosedError(chatId);
+    const closed = await this.closed.closedFor(chatId, mTok);
+    if (closed) throw new UserGoneError(chatId, closed.reason === 'left' ? 'left' : 'closed_by_platform');
 
     const count = body.messages?.length ?? 0;
     const d: Delivery = {
@@ -394,6 +396,10 @@ export class ChatClient {
           d.results[pos] = { index: pos + 1, code: err.status, error: err.body || err.message, state: 'failed' };
         }
         err.result = this.finish(d);
+      }
+      // A 404 closed the chat (attempt): the user is gone, the one error for that.
+      if (err instanceof ChatApiError && err.status === 404) {
+        throw new UserGoneError(chatId, 'closed_by_platform', { cause: err, ...(err.result ? { result: err.result } : {}) });
       }
       throw err;
     }

@@ -80,15 +80,69 @@ export class SendFencedError extends BbmError {
   }
 }
 
-/** The user left this chat (or the Chat API said it no longer exists): nothing may be sent to it. */
-export class ChatClosedError extends BbmError {
-  readonly chatId: string;
+/**
+ * Why a user cannot be written to (see {@link UserGoneError}):
+ * - `left`: the bot got the user's leave for this chat and token; refused before sending.
+ * - `closed_by_platform`: the Chat API answered 404 (the chat or the user no longer exists: the
+ *   user left before the bot heard of it, or the chat expired); later sends with that token are
+ *   refused before sending.
+ * - `no_token`: the bot holds no message token for the chat (it only saw a leave, or lost the
+ *   chat's record); it can write again once the user writes.
+ */
+export type UserGoneReason = 'left' | 'closed_by_platform' | 'no_token';
 
-  constructor(chatId: string) {
-    super('CHAT_CLOSED', `Chat ${chatId} is closed: the user left, or the chat no longer exists`, { field: 'chatId' });
+const GONE_TEXT: Readonly<Record<UserGoneReason, string>> = {
+  left: 'the user left the chat',
+  closed_by_platform: 'the Chat API answered 404: the chat or the user no longer exists',
+  no_token: 'the bot holds no message token for the chat: the user must write first',
+};
+
+/**
+ * The user is gone: nothing can be sent to them in this chat, whatever the cause (`reason`). The
+ * one error for it, from the client and from the bot; never retryable. A turn that fails with it
+ * keeps its session changes and its message counts as handled (see the README, Sessions).
+ *
+ * @example
+ * try { await bot.send(chatId, 'Your pizza is on its way'); }
+ * catch (err) { if (err instanceof UserGoneError) await orders.markUnreachable(chatId, err.reason); else throw err; }
+ */
+export class UserGoneError extends BbmError {
+  declare readonly code: 'USER_GONE';
+  readonly chatId: string;
+  readonly reason: UserGoneReason;
+  readonly retryable = false;
+  /** With `closed_by_platform`, what earlier attempts of the same send delivered before the 404 (as on ChatApiError). */
+  readonly result: SendResult | undefined;
+
+  constructor(chatId: string, reason: UserGoneReason, options: { cause?: unknown; result?: SendResult } = {}) {
+    super('USER_GONE', `Cannot write to chat ${chatId}: ${GONE_TEXT[reason]}`, {
+      field: reason === 'no_token' ? 'mTok' : 'chatId',
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
     this.chatId = chatId;
+    this.reason = reason;
+    this.result = options.result;
+  }
+
+  /**
+   * The error itself when `error` is a UserGoneError, one rebuilt when it carries its code and text
+   * (the outbox passes a send's failure between instances as name, message and code), else undefined.
+   *
+   * @example const gone = UserGoneError.from(err, chatId); if (gone) throw gone;
+   */
+  static from(error: unknown, chatId: string): UserGoneError | undefined {
+    if (error instanceof UserGoneError) return error;
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (code !== 'USER_GONE' || typeof message !== 'string') return undefined;
+    const reason = (Object.keys(GONE_TEXT) as UserGoneReason[]).find((r) => message.endsWith(GONE_TEXT[r])) ?? 'closed_by_platform';
+    return new UserGoneError(chatId, reason, { cause: error });
   }
 }
+
+/** @deprecated The same class as {@link UserGoneError} (so `instanceof ChatClosedError` still holds); use UserGoneError. */
+export const ChatClosedError = UserGoneError;
+/** @deprecated Use {@link UserGoneError}. */
+export type ChatClosedError = UserGoneError;
 
 /** Thrown by {@link assertDelivered}: some messages of a send failed individually. */
 export class MessageFailedError extends BbmError {

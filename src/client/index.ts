@@ -21,10 +21,12 @@ export {
   MessageFailedError,
   SendFencedError,
   TokenError,
+  UserGoneError,
   ValidationError,
   assertDelivered,
   validateSendRequest,
   type ChatApiFailureKind,
+  type UserGoneReason,
 } from './errors.js';
 export { stateOf, type MessageResult, type MessageState, type SendResult } from './send-result.js';
 export { buttons, image, link, linkAction, postback, read, text, textAction, typing } from './builders.js';

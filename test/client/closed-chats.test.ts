@@ -1,4 +1,4 @@
-import { ChatApiError, ChatClient, ChatClosedError, ClosedChats, text, type SendInput } from '../../src/client/index.js';
+import { ChatApiError, ChatClient, ChatClosedError, ClosedChats, UserGoneError, text, type SendInput } from '../../src/client/index.js';
 import { MemoryStore } from '../../src/state/memory.js';
 import { FakeChatApi } from './fake-chat-api.js';
 
@@ -90,7 +90,7 @@ describe('ChatClient leave guard', () => {
     await client.closeChat('chat-1', 'tok-a');
     const err: unknown = await client.send(input()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChatClosedError);
-    expect(err).toMatchObject({ code: 'CHAT_CLOSED', chatId: 'chat-1' });
+    expect(err).toMatchObject({ code: 'USER_GONE', reason: 'left', chatId: 'chat-1', field: 'chatId' });
     expect(api.tokenRequests).toHaveLength(0);
     expect(api.chatRequests).toHaveLength(0);
     // Through the store given to the client.
@@ -114,8 +114,12 @@ describe('ChatClient leave guard', () => {
   it('a 404 closes the chat: the send fails, later ones are refused locally, queued ones too', async () => {
     api.queueChat({ status: 404, body: 'chat not found', delayMs: 20 });
     const [first, queued] = await Promise.allSettled([client.send(input()), client.send(input())]);
-    expect(first.status === 'rejected' && first.reason).toBeInstanceOf(ChatApiError);
-    expect(first.status === 'rejected' && first.reason).toMatchObject({ status: 404, retryable: false, body: 'chat not found' });
+    const gone = first.status === 'rejected' ? (first.reason as UserGoneError) : undefined;
+    expect(gone).toBeInstanceOf(UserGoneError);
+    expect(gone).toMatchObject({ reason: 'closed_by_platform', retryable: false });
+    // The Chat API's own answer stays on the cause.
+    expect(gone!.cause).toBeInstanceOf(ChatApiError);
+    expect(gone!.cause).toMatchObject({ status: 404, retryable: false, body: 'chat not found' });
     expect(queued.status === 'rejected' && queued.reason).toBeInstanceOf(ChatClosedError);
     expect(api.chatRequests).toHaveLength(1);
 
