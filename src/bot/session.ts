@@ -1,7 +1,8 @@
 /**
  * `ctx.session`: per-chat state through the StateStore. A callback loads it once; each turn starts
  * from the last saved value and saves its changes only if it succeeds, so a handler that throws
- * leaves the session as it was before its turn. One chat's turns never overlap, so no update is lost.
+ * leaves the session as it was before its turn; the bot (turn()) also saves a turn that failed
+ * with UserGoneError, whose work stands. One chat's turns never overlap, so no update is lost.
  */
 import { chatKey } from '../state/keys.js';
 import type { StateStore } from '../state/store.js';
