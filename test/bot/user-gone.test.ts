@@ -3,7 +3,8 @@
  * and a turn that fails with it keeps its session changes: an order placed while the user left
  * stays in the history. Any other error still rolls the turn's session back.
  */
-import { ChatClosedError, UserGoneError, createBot } from '../../src/index.js';
+import { ChatClosedError, UserGoneError, createBot, startBotServer, startEmulator } from '../../src/index.js';
+import { localBotConfig } from '../helpers/config.js';
 import { closeHarnesses, harness } from '../helpers/harnesses.js';
 import { until } from '../helpers/until.js';
 
@@ -104,5 +105,33 @@ describe('UserGoneError in a bot', () => {
     h.userReopens();
     await h.userSays('history');
     expect(h.api.textsSent(h.chatId)).toEqual(['orders: none; left: true']);
+  });
+});
+
+describe('UserGoneError against the emulator (the platform answers 404 chat_closed)', () => {
+  it('the user leaves while an order is placed: the order stays in the history after they come back', async () => {
+    const placing = deferred();
+    const { bot, errors, waiting } = pizzaBot(placing.promise);
+    const emu = await startEmulator({ port: 0, callbackRetry: { attempts: 3, backoffMs: 20 } });
+    const server = await startBotServer({ config: localBotConfig(emu), bot });
+    emu.setBotUrl(`${server.url}/v1/chats`);
+    const botTexts = (chatId: string) => emu.chat(chatId).items.flatMap((i) => (i.from === 'bot' && i.message.type === 'text' ? [i.message.text] : []));
+    try {
+      const chatId = emu.chats()[0]!.chatId;
+      const ordered = emu.userSends(chatId, { text: 'order funghi' }).done;
+      await until(() => waiting() === 1, 'the order handler to start placing');
+      const left = emu.userLeaves(chatId);
+      placing.resolve();
+      await Promise.all([ordered, left]);
+      expect(errors[0]).toMatchObject({ name: 'UserGoneError', reason: 'closed_by_platform' });
+
+      emu.userReopens(chatId);
+      await emu.userSends(chatId, { text: 'history' }).done;
+      await emu.waitFor(() => botTexts(chatId).length > 0, 3000, 'the history');
+      expect(botTexts(chatId)).toEqual(['orders: funghi; left: true']);
+    } finally {
+      await server.shutdown();
+      await emu.close();
+    }
   });
 });
