@@ -44,7 +44,7 @@ describe('the echo bot', () => {
 
   it('reports what was actually sent when an expectation fails', async () => {
     await h.userSays('ping');
-    expect(() => h.expectReply('pong')).toThrow(/expected the bot's next reply in chat \d+ to be the text "pong"[\s\S]*-   "text": "pong",\n\+   "text": "ping",/);
+    expect(() => h.expectReply('pong')).toThrow(/expected the bot's next reply in chat \d+ to be the text "pong"[\s\S]*- {3}"text": "pong",\n\+ {3}"text": "ping",/);
     h.expectReply('ping');
   });
 });
