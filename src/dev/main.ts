@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { BbmError } from '../protocol/errors.js';
 import { PROJECT_ROOT } from '../server/config.js';
-import { availableBots } from '../server/load-bot.js';
+import { availableBots, loadBot } from '../server/load-bot.js';
 import { MemoryStore } from '../state/memory.js';
 import { redactRedisUrl } from '../state/redis.js';
 import { startBotProcess, waitHealthy } from './bot-process.js';
@@ -29,6 +29,19 @@ async function stateStore(setting: Setting): Promise<{ label: string; served?: S
   const store = new MemoryStore();
   const served = await serveStore(store, HOST);
   return { label: 'in memory, in this process: sessions and chats survive a reload, not Ctrl-C (REDIS_URL=… to keep them)', served, store };
+}
+
+/**
+ * The bot's own name (createBot's `name`), so the web chat shows it before the bot's first send.
+ * The bot module is imported here once for that; a module that does not load yet (a syntax error
+ * being fixed) leaves the name to be learned from the bot's first send, as before.
+ */
+async function configuredBotName(bot: string): Promise<string | undefined> {
+  try {
+    return (await loadBot(bot)).options.name;
+  } catch {
+    return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -50,6 +63,7 @@ async function main(): Promise<void> {
       host: HOST,
       botUrl: `http://${HOST}:${botPort}/v1/chats`,
       deliveryNotifications: dn === 'on',
+      botName: await configuredBotName(bot),
       sigKey: randomBytes(32).toString('hex'),
       clientCredentials: Buffer.from(`dev-bot:${randomBytes(18).toString('base64url')}`).toString('base64'),
     });

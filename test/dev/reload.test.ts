@@ -86,7 +86,9 @@ it('keeps sessions across reloads, and reloads a fixed syntax error however it i
   await until(() => output.includes('Stop         Ctrl-C'), 'the dev banner', 30_000, 50);
   expect(output).toMatch(/State {8}in memory, in this process: sessions and chats survive a reload/);
 
-  const state = (await http('GET', `${base}/api/state`)).json as unknown as { chats: { chatId: string }[] };
+  const state = (await http('GET', `${base}/api/state`)).json as unknown as { chats: { chatId: string }[]; config: { botName: string; botNameKnown: boolean } };
+  // The web chat names the bot from the start, not "Bot" until its first send.
+  expect(state.config).toMatchObject({ botName: 'DevTest', botNameKnown: true });
   const chatId = state.chats[0]!.chatId;
   const botTexts = async (): Promise<string[]> => {
     const chat = (await http('GET', `${base}/api/chats/${chatId}`)).json.chat as { items: { from: string; message?: { text?: string } }[] };
