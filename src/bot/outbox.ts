@@ -74,6 +74,14 @@ function chatsKey(chatId: string): string {
   return CHATS[shardOf(chatId, CHAT_SHARDS)]!;
 }
 
+/** What a send still waiting when its outbox closed resolves to (see settleWaitingAfterClose). */
+function closedOutcome(jobId: string): JobOutcome {
+  return {
+    ok: false,
+    error: { name: 'OutboxClosedError', code: 'OUTBOX_CLOSED', message: `this instance closed before reply ${jobId} was sent; it stays queued for the instance that holds the chat next` },
+  };
+}
+
 /** Rebuilds a failed send's error on the instance that waits for it. */
 class RemoteSendError extends Error {
   readonly code: string | undefined;
@@ -177,6 +185,7 @@ export class Outbox implements Sender {
   async close(timeoutMs = this.closeTimeoutMs): Promise<boolean> {
     this.closed = true;
     clearInterval(this.sweeper);
+    this.settleWaitingAfterClose();
     if (this.running.size === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -186,6 +195,20 @@ export class Outbox implements Sender {
     clearTimeout(timer);
     if (!finished) this.options.logger?.warn({ timeoutMs, drains: this.running.size }, 'outbox closed with a send still on the wire');
     return finished;
+  }
+
+  /**
+   * Sends still waiting once this outbox closes (their chat held by another instance, or queued
+   * behind a drain that stopped) get `closeTimeoutMs` for another instance's result to arrive, then
+   * fail with OutboxClosedError; their replies stay queued. Without this they would poll a store
+   * about to close until maxWaitMs (two minutes), holding the process and their callers that long.
+   */
+  private settleWaitingAfterClose(): void {
+    if (this.waiting.size === 0) return;
+    const timer = setTimeout(() => {
+      for (const [jobId, waiter] of [...this.waiting]) waiter.resolve(closedOutcome(jobId));
+    }, this.closeTimeoutMs);
+    timer.unref();
   }
 
   private listKey(chatId: string): string {
@@ -218,7 +241,8 @@ export class Outbox implements Sender {
         if (this.draining.has(chatId)) return again(50);
         this.store.get<JobOutcome>(this.resultKey(jobId)).then(
           (o) => (o ? resolve(o) : again(50)),
-          () => again(200),
+          // A failed read after close: the store is closing too, so no result can reach us.
+          () => (this.closed ? resolve(closedOutcome(jobId)) : again(200)),
         );
       };
       again(50);

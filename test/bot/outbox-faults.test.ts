@@ -302,6 +302,23 @@ describe.each(subjects)('Outbox under faults: %s', (_name, makeSubject) => {
     void b;
   });
 
+  it('a send still waiting when its instance closes settles within the close timeout, not after maxWaitMs', async () => {
+    const api = fakeApi();
+    const box = outbox(store, api.sender('A'), { leaseMs: 60_000, sweepMs: 60_000, maxWaitMs: 60_000, closeTimeoutMs: 100 });
+    // Another instance holds the chat: this reply waits for it, and nobody sends it before the close.
+    await store.set(chatKey('outbox', 'c', 'lease'), { owner: 'another' }, 60_000);
+    const sent = box.send(req('c', 'queued at shutdown'));
+    const outcome = sent.then(() => 'sent', (err: Error & { code?: string }) => `${err.name} ${err.code ?? ''}`);
+    await sleep(30);
+    const t0 = Date.now();
+    await box.close(0);
+    expect(await within(1_000, outcome)).toBe('OutboxClosedError OUTBOX_CLOSED');
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    // The reply stays queued for whoever holds the chat next.
+    expect(await store.listLength(chatKey('outbox', 'c'))).toBe(1);
+    expect(api.log).toEqual([]);
+  });
+
   it('Bot.close() resolves once the reply on the wire is acknowledged, so shutdown can close the store after it', async () => {
     const api = fakeApi();
     const bot = createBot({ name: 'Closer' });
