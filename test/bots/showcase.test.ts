@@ -3,7 +3,7 @@ import { FakeClock, createTestHarness, type TestHarness } from '../../src/index.
 import { until } from '../helpers/until.js';
 
 describe('the showcase bot', () => {
-  let h: TestHarness<typeof showcase extends import('../../src/index.js').Bot<infer S> ? S : never>;
+  let h: TestHarness<typeof showcase>;
   beforeAll(async () => {
     settings.slowWorkMs = 60;
     h = await createTestHarness(showcase, { deliveryNotifications: true });
