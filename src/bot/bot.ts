@@ -549,8 +549,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       if (fence?.abandoned) return timedOut;
       // No read receipt for a failed message: BBM sends it again, and that turn marks it read.
       await this.reportError(error, ctx);
-      if (error instanceof UserGoneError) {
-        // The user left (before or during the turn): no reply reaches them, but what the turn did
+      if (error instanceof UserGoneError && error.chatId === ctx.chat.id) {
+        // This chat's user left (before or during the turn): no reply reaches them, but what the turn did
         // stands. Its session is saved (with what bot.catch changed) and its message counts as
         // handled: a retry from BBM would run the handlers, and apply their changes, again.
         if (session) await session.commit(ctx.session, ctx.sessionCleared);
@@ -577,7 +577,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   private async reportError(error: unknown, ctx: Context<S>): Promise<void> {
     if (!this.errorHandler) {
       // A user leaving is part of a chat, not a fault of the bot.
-      if (error instanceof UserGoneError) ctx.log.warn({ err: error }, 'the user is gone: the turn could not send; its session is saved');
+      if (error instanceof UserGoneError && error.chatId === ctx.chat.id) ctx.log.warn({ err: error }, 'the user is gone: the turn could not send; its session is saved');
       else ctx.log.error({ err: error }, 'handler failed');
       return;
     }

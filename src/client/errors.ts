@@ -114,7 +114,8 @@ export class UserGoneError extends BbmError {
   /** With `closed_by_platform`, what earlier attempts of the same send delivered before the 404 (as on ChatApiError). */
   readonly result: SendResult | undefined;
 
-  constructor(chatId: string, reason: UserGoneReason, options: { cause?: unknown; result?: SendResult } = {}) {
+  /** `reason` defaults to `left`, so the old `new ChatClosedError(chatId)` still builds the same error. */
+  constructor(chatId: string, reason: UserGoneReason = 'left', options: { cause?: unknown; result?: SendResult } = {}) {
     super('USER_GONE', `Cannot write to chat ${chatId}: ${GONE_TEXT[reason]}`, {
       field: reason === 'no_token' ? 'mTok' : 'chatId',
       ...(options.cause === undefined ? {} : { cause: options.cause }),

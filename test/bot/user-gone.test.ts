@@ -69,6 +69,34 @@ describe('UserGoneError in a bot', () => {
     expect(h.api.textsSent(h.chatId)).toEqual(['Order 1 placed', 'orders: margherita; left: true']);
   });
 
+  it("another chat's gone user is an ordinary failure of this turn: its session rolls back, its message is not handled", async () => {
+    const errors: unknown[] = [];
+    const bot = createBot({ name: 'Pizza', session: { initial: () => ({ orders: [] as string[] }) } });
+    let kitchenChat = '';
+    bot.hears('kitchen', (ctx) => ctx.reply('kitchen here'));
+    bot.hears(/^order (.+)/, async (ctx) => {
+      ctx.session.orders.push(ctx.match[1]!);
+      await bot.send(kitchenChat, `new order: ${ctx.match[1]}`);
+      await ctx.reply('placed');
+    });
+    bot.hears('history', (ctx) => ctx.reply(`orders: ${ctx.session.orders.join(', ') || 'none'}`));
+    bot.catch((err) => {
+      errors.push(err);
+    });
+    const h = await harness(bot);
+    // The kitchen's chat: known to the bot, then left.
+    await h.userSays('kitchen');
+    kitchenChat = h.chatId;
+    await h.userLeaves();
+    h.newChat();
+    const answer = await h.userSays('order calzone');
+    expect(errors[0]).toMatchObject({ name: 'UserGoneError', chatId: kitchenChat });
+    // Not this chat's user: the turn failed, BBM retries it, and nothing of it was kept.
+    expect(answer.body.messages?.[0]?.result.code).toBe(500);
+    await h.userSays('history');
+    expect(h.api.textsSent(h.chatId)).toEqual(['orders: none']);
+  });
+
   it('any other error still leaves the session as it was', async () => {
     const { bot, errors } = pizzaBot();
     const h = await harness(bot);
