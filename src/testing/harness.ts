@@ -70,8 +70,11 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
   let chatId = '';
   let mTok = '';
   const newToken = () => randomBytes(24).toString('base64url');
+  const chatBase = 100_000_000 + Math.floor(Math.random() * 800_000_000);
+  let chatCount = 0;
   const newChat = (): string => {
-    chatId = String(100000 + Math.floor(Math.random() * 900000));
+    // Unique per harness (a counter after a random base): two tests never share a chat's session.
+    chatId = String(chatBase + ++chatCount);
     mTok = newToken();
     api.chatIssued(chatId, mTok);
     return chatId;
@@ -81,13 +84,15 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
 
   const post = (fields: Record<string, unknown>) => {
     const sentTok = 'mTok' in fields ? fields.mTok : mTok;
+    // A raw callback may name another chat: the platform's records follow the chat it names.
+    const target = typeof fields.chatId === 'string' ? fields.chatId : chatId;
     if (typeof sentTok === 'string' && sentTok !== '') {
-      // The platform issued this token: the fake Chat API takes it from now on (a reopen, if closed).
-      api.chatIssued(chatId, sentTok);
-      mTok = sentTok;
+      // The platform issued this token: the fake Chat API takes it from now on (a reopen, if closed and new).
+      api.chatIssued(target, sentTok);
+      if (target === chatId) mTok = sentTok;
     }
     // As on BBM, a leave closes the chat at once, before the bot hears of it.
-    if (leaves(fields)) api.userLeft(chatId);
+    if (leaves(fields)) api.userLeft(target);
     const callback = { mType: 'message', chId: 'C00012B1E', chatId, from: user.id, to: botId, mTok, userInfos: { [user.id]: { name: user.name } }, ...fields };
     return postSigned(`${server.url}/v1/chats`, JSON.stringify(callback), key);
   };

@@ -101,4 +101,19 @@ describe('the fake Chat API, by the platform\'s chat rules', () => {
     h.expectReply('Hello');
     expect(h.api.chat(h.chatId)).toMatchObject({ open: true, mTok: 'new-token' });
   });
+
+  it('keeps a left chat closed when a raw callback carries its old token: only a new token reopens it', async () => {
+    const oldToken = h.mTok;
+    await h.userLeaves();
+    await h.post({ actions: [{ type: 'typing' }] });
+    expect(h.api.chat(h.chatId)).toMatchObject({ open: false, mTok: oldToken });
+    expect((await sendToFake(oldToken)).status).toBe(404);
+  });
+
+  it("follows a raw callback's own chatId: a leave there closes that chat, not the harness's", async () => {
+    await h.post({ chatId: 'other-chat', mTok: 'other-token', messages: [{ index: 1, type: 'text', mid: 'o-1', ts: 1, text: 'hi' }] });
+    await h.post({ chatId: 'other-chat', mTok: 'other-token', actions: [{ type: 'leave' }] });
+    expect(h.api.chat('other-chat')).toMatchObject({ open: false, mTok: 'other-token' });
+    expect(h.api.chat(h.chatId)).toMatchObject({ open: true });
+  });
 });
