@@ -238,7 +238,8 @@ export class Outbox implements Sender {
         if (!settled) remote = setTimeout(look, ms);
       };
       const look = () => {
-        if (this.draining.has(chatId)) return again(50);
+        // After close, a drain of ours that is still on (a hung send) no longer speaks for the chat.
+        if (this.draining.has(chatId) && !this.closed) return again(50);
         this.store.get<JobOutcome>(this.resultKey(jobId)).then(
           (o) => (o ? resolve(o) : again(50)),
           // A failed read after close: the store is closing too, so no result can reach us.

@@ -208,8 +208,7 @@ describe('Outbox: durable replies', () => {
     const survivor = new Outbox(store, survivorSender, { leaseMs: 100, sweepMs: 20 });
     boxes.push(survivor);
 
-    void dying.send(req('c', 'first'));
-    void dying.send(req('c', 'second'));
+    const dyingSends = [dying.send(req('c', 'first')), dying.send(req('c', 'second'))];
     await sleep(30);
     await dying.close(0); // the instance is gone (its send hangs: no wait): no sweeps, its lease is no longer renewed...
     // ...but a renewal timer might still be running in this process; the store is what matters:
@@ -218,6 +217,8 @@ describe('Outbox: durable replies', () => {
     await third;
     expect(survivorSender.sent).toEqual(['first', 'second', 'third']);
     expect(await survivor.depth()).toBe(0);
+    // The closed instance's callers still get their replies' results, from the survivor's records.
+    await expect(Promise.all(dyingSends)).resolves.toMatchObject([{ ok: true }, { ok: true }]);
   });
 
   it('a failed send is removed from the queue and its error reaches the caller', async () => {
