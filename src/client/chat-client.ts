@@ -138,6 +138,19 @@ export interface SendOptions {
 
 /** Per-message codes worth sending again: the server could not take the message just now. */
 const RETRYABLE_CODES: ReadonlySet<number> = new Set([429, 500, 503]);
+/**
+ * The Chat API's "chat or user no longer exists": a 404, unless it is an HTML page (a wrong
+ * BBM_API_URL, a proxy's error page), which stays a ChatApiError: a misconfiguration fails
+ * loudly instead of reading as every user having left. The spec does not fix the 404's body, so
+ * an empty, JSON or plain-text 404 is the API's.
+ */
+function isChatGone(status: number, contentType: string | undefined): boolean {
+  return status === 404 && !/html/i.test(contentType ?? '');
+}
+
+/** The ChatApiErrors that were the Chat API's "gone" 404 (isChatGone), for send()'s catch. */
+const chatGoneAnswers = new WeakSet<ChatApiError>();
+
 /** Whole-request statuses worth retrying. Everything else (400, 403, 404, ...) is final. */
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 500, 503]);
 
@@ -398,7 +411,7 @@ export class ChatClient {
         err.result = this.finish(d);
       }
       // A 404 closed the chat (attempt): the user is gone, the one error for that.
-      if (err instanceof ChatApiError && err.status === 404) {
+      if (err instanceof ChatApiError && chatGoneAnswers.has(err)) {
         throw new UserGoneError(chatId, 'closed_by_platform', { cause: err, ...(err.result ? { result: err.result } : {}) });
       }
       throw err;
@@ -438,11 +451,12 @@ export class ChatClient {
     }
 
     const text = bodyText(res.data);
-    if (status === 404) {
+    const gone = isChatGone(status, headerString(res.headers, 'content-type'));
+    if (gone) {
       // The chat or the user is gone: nothing will ever be accepted for it again.
       await this.closed.close(d.chatId, mTok, 'not-found');
     }
-    throw new ChatApiError({
+    const error = new ChatApiError({
       status,
       body: text,
       retryable: RETRYABLE_STATUSES.has(status),
@@ -450,6 +464,8 @@ export class ChatClient {
       chatId: d.chatId,
       retryAfterMs: parseRetryAfter(headerString(res.headers, 'retry-after'), this.now()),
     });
+    if (gone) chatGoneAnswers.add(error);
+    throw error;
   }
 
   /** POSTs with the current token; on 401, drops it, gets a fresh one and tries exactly once more. */

@@ -78,6 +78,21 @@ describe('UserGoneError: what it keeps', () => {
     }
   });
 
+  it("a 404 that is an HTML page (a wrong BBM_API_URL, a proxy's error page) is a ChatApiError, and the chat stays open", async () => {
+    const client = new ChatClient({ apiUrl: api.apiUrl, tokenUrl: api.tokenUrl, clientCredentials: api.clientCredentials, botName: 'Bot', store: new MemoryStore() });
+    try {
+      api.queueChat({ status: 404, body: '<html><body>Cannot POST /v1/chats/c</body></html>', headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+      const err = await client.send({ chatId: 'c', mTok: 't', from: 'b', to: 'u', messages: [text('one')] }).catch((e: unknown) => e);
+      expect(err).not.toBeInstanceOf(UserGoneError);
+      expect(err).toMatchObject({ name: 'ChatApiError', status: 404 });
+      // Not taken as the user leaving: the next send goes out.
+      expect((await client.send({ chatId: 'c', mTok: 't', from: 'b', to: 'u', messages: [text('two')] })).ok).toBe(true);
+    } finally {
+      await client.close();
+      api.reset();
+    }
+  });
+
   it('from(): the error itself, one rebuilt from its code and text (another instance sent it), or undefined', () => {
     const original = new UserGoneError('c1', 'no_token');
     expect(UserGoneError.from(original, 'c1')).toBe(original);
