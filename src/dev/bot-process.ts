@@ -9,11 +9,16 @@
  * the next run's import of it does not re-add it (chokidar still lists it as watched). Seen as "a
  * fixed syntax error is not reloaded until another file is touched". Watching the folders (globs)
  * sees every create, change and delete in them whatever the inode; tsx drops the duplicate event.
+ *
+ * Why stdin is a pipe nobody writes to: its end is how tsx watch and the bot learn that the runner
+ * is gone, even killed outright, and end with it (./exit-with-runner.ts, preloaded into both).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
+import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { formatBotLine, type LogFormatOptions } from './log-format.js';
 
 /** What tsx watch watches beyond the files the bot imported: every source of the bot and the framework. */
@@ -41,11 +46,17 @@ function pipeLines(stream: NodeJS.ReadableStream | null, out: NodeJS.WritableStr
  * const child = startBotProcess({ root, env: { ...process.env, BOT: 'echo' }, format: { root, color: true } });
  */
 export function startBotProcess(options: BotProcessOptions): ChildProcess {
-  const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+  const require = createRequire(import.meta.url);
+  const tsxCli = require.resolve('tsx/cli');
   const include = WATCH_GLOBS.flatMap((glob) => ['--include', glob]);
-  const child = spawn(process.execPath, [tsxCli, 'watch', '--clear-screen=false', ...include, 'src/server/main.ts'], {
+  const guard = ['--import', new URL(`./exit-with-runner${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href];
+  // The guard is TypeScript: tsx watch's own process gets tsx's loader first; tsx watch passes
+  // node options before the script on to the bot, which has the loader already.
+  const tsxLoader = ['--import', pathToFileURL(require.resolve('tsx')).href];
+  const child = spawn(process.execPath, [...tsxLoader, ...guard, tsxCli, 'watch', '--clear-screen=false', ...include, ...guard, 'src/server/main.ts'], {
     cwd: options.root,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin: held open here and never written; it closes when this process ends, however it ends.
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: options.env,
   });
   pipeLines(child.stdout, process.stdout, options.format);

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../e2e/fault-kit.js';
 import { http, uiHttp } from '../emulator/helpers.js';
 import { until } from '../helpers/until.js';
+import { healthy } from './dev-kit.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
@@ -43,14 +44,6 @@ function save(mode: Save, text: string): void {
   }
   writeFileSync(`${REPLY_FILE}.tmp`, text);
   renameSync(`${REPLY_FILE}.tmp`, REPLY_FILE);
-}
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    return (await http('GET', url)).status === 200;
-  } catch {
-    return false;
-  }
 }
 
 let runner: ChildProcess | undefined;
