@@ -2,10 +2,8 @@
  * The dev runner's settings and its one way to fail: a single line on stderr naming the setting,
  * exit 1. The environment wins over `.env`, as in the bot's own configuration (server/config.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { parseEnv } from 'node:util';
+import { settingReader } from '../server/config.js';
 
 export const HOST = '127.0.0.1';
 
@@ -24,24 +22,21 @@ export function fail(message: string): never {
 export type Setting = (name: string) => string | undefined;
 
 /**
- * Reads settings from the environment, then from `.env` in the working directory.
+ * Reads settings from the environment, then from `.env` in the working directory, as the bot's
+ * own configuration does (server/config.ts settingReader); values come trimmed.
  *
  * @example
  * const setting = settingsFrom(process.env);
  * const bot = setting('BOT') ?? 'echo';
  */
 export function settingsFrom(env: NodeJS.ProcessEnv): Setting {
-  const file = join(process.cwd(), '.env');
-  let dotenv: Record<string, string | undefined> = {};
+  let read: Setting;
   try {
-    if (existsSync(file)) dotenv = parseEnv(readFileSync(file, 'utf8'));
+    read = settingReader(env);
   } catch {
     fail('.env could not be read');
   }
-  return (name) => {
-    const v = (env[name] ?? dotenv[name])?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
+  return (name) => read(name)?.trim();
 }
 
 /**

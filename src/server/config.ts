@@ -189,21 +189,33 @@ export interface LoadConfigOptions {
   defaultsFile?: string;
 }
 
+/**
+ * A reader of settings by name: the environment, then the `.env` file (default `.env` in the working
+ * directory; missing is fine; an unreadable one throws). The environment wins over .env even when
+ * blank; a blank value means "not set" (`BBM_TOKEN_URL=` copied from .env.example), so undefined.
+ * The bot's configuration and `npm run dev` read their settings through it.
+ *
+ * @example const setting = settingReader(process.env); const bot = setting('BOT') ?? 'echo';
+ */
+export function settingReader(env: NodeJS.ProcessEnv, envFile: string | false = join(process.cwd(), '.env')): (name: string) => string | undefined {
+  let fromFile: Record<string, string | undefined> = {};
+  if (envFile && existsSync(envFile)) fromFile = parseEnv(readFileSync(envFile, 'utf8'));
+  return (name) => {
+    const v = env[name] ?? fromFile[name];
+    return v === undefined || v.trim() === '' ? undefined : v;
+  };
+}
+
 export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const defaults = JSON.parse(
     readFileSync(options.defaultsFile ?? join(PROJECT_ROOT, 'config', 'default.json'), 'utf8'),
   ) as Record<string, string>;
-  const envFile = options.envFile === undefined ? join(process.cwd(), '.env') : options.envFile;
-  let fromFile: Record<string, string | undefined> = {};
-  if (envFile && existsSync(envFile)) fromFile = parseEnv(readFileSync(envFile, 'utf8'));
-  const env = options.env ?? process.env;
+  const setting = settingReader(options.env ?? process.env, options.envFile);
 
   const merged: Record<string, string | undefined> = { ...defaults };
   for (const key of CONFIG_VARIABLES) {
-    // The environment wins over .env even when blank; a blank value means "not set" (`BBM_TOKEN_URL=`
-    // copied from .env.example), so the default applies.
-    const v = env[key] ?? fromFile[key];
-    if (v !== undefined && v.trim() !== '') merged[key] = v;
+    const v = setting(key);
+    if (v !== undefined) merged[key] = v;
   }
   const parsed = EnvSchema.safeParse(merged);
   if (!parsed.success) {
