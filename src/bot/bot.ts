@@ -549,7 +549,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       if (fence?.abandoned) return timedOut;
       // No read receipt for a failed message: BBM sends it again, and that turn marks it read.
       await this.reportError(error, ctx);
-      if (error instanceof UserGoneError && error.chatId === ctx.chat.id) {
+      if (userGoneHere(error, ctx)) {
         // This chat's user left (before or during the turn): no reply reaches them, but what the turn did
         // stands. Its session is saved (with what bot.catch changed) and its message counts as
         // handled: a retry from BBM would run the handlers, and apply their changes, again.
@@ -577,7 +577,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   private async reportError(error: unknown, ctx: Context<S>): Promise<void> {
     if (!this.errorHandler) {
       // A user leaving is part of a chat, not a fault of the bot.
-      if (error instanceof UserGoneError && error.chatId === ctx.chat.id) ctx.log.warn({ err: error }, 'the user is gone: the turn could not send; its session is saved');
+      if (userGoneHere(error, ctx)) ctx.log.warn({ err: error }, 'the user is gone: the turn could not send; its session is saved');
       else ctx.log.error({ err: error }, 'handler failed');
       return;
     }
@@ -710,6 +710,11 @@ function indexOrder(messages: readonly InboundMessage[]): number[] {
   const order = messages.map((_, i) => i);
   if (messages.every((m, i) => m.index === undefined || m.index === i + 1)) return order;
   return order.sort((a, b) => (messages[a]!.index ?? a + 1) - (messages[b]!.index ?? b + 1));
+}
+
+/** The turn's own user is gone (a UserGoneError about another chat is an ordinary failure). */
+function userGoneHere(error: unknown, ctx: { chat: { id: string } }): error is UserGoneError {
+  return error instanceof UserGoneError && error.chatId === ctx.chat.id;
 }
 
 /** Creates a bot. With `session.initial`, `ctx.session` is typed by what it returns. */

@@ -233,11 +233,9 @@ export async function startFakeChatApi(options: FakeChatApiOptions = {}): Promis
     chatIssued(chatId, mTok) {
       const access = chats.get(chatId);
       if (!access) chats.set(chatId, new ChatAccess(chatId, mTok));
+      else if (access.open) access.replaceToken(mTok);
       // A left chat reopens only with a new token; its old one leaves it closed (as on BBM).
-      else if (!access.open) {
-        if (mTok !== access.mTok) access.reopen(mTok);
-      }
-      else access.replaceToken(mTok);
+      else if (mTok !== access.mTok) access.reopen(mTok);
     },
     userLeft(chatId) {
       chats.get(chatId)?.leave();
