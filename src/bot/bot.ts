@@ -30,6 +30,7 @@ import { Outbox } from './outbox.js';
 import { LocalTyping, TypingState, type IncomingTyping } from './typing-state.js';
 import { ChatBusyError, HandlerTimeoutError, TurnTimer, type TurnFence } from './turn-bounds.js';
 import type { TypingStopReason } from './typing-tracker.js';
+import { pluginOf, type BotPlugin, type PluginHost } from './plugin.js';
 
 /** The context inside handlers for `event`: its properties are certain there. */
 export type ContextFor<E extends EventName, S> = Context<S> & EventMap[E];
@@ -179,6 +180,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   private readonly listened = new Set<EventName>();
   private clock: Clock;
   private readonly background = new Set<Promise<unknown>>();
+  /** Plugins found on what was `use`d (conversations), started with the bot. */
+  private readonly plugins: BotPlugin[] = [];
 
   constructor(options: BotOptions<S>) {
     if (!options.name) throw new TypeError('createBot: a name is required (it is shown to users)');
@@ -188,6 +191,10 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 
   /** Adds middleware that runs for every turn, in the order added. */
   use(...middleware: Middleware<Context<S>>[]): this {
+    for (const m of middleware) {
+      const plugin = pluginOf(m);
+      if (plugin && !this.plugins.includes(plugin)) this.plugins.push(plugin);
+    }
     this.middleware.push(...middleware);
     this.composed = undefined;
     return this;
@@ -279,8 +286,17 @@ export class Bot<S = undefined> implements CallbackDispatcher {
         deliveryNotifications,
         clock: this.clock,
         send: (chat, user, messages, actions) => this.sendInto(chat, user, messages, actions),
+        ...(this.dialogs() ? { dialogs: this.dialogs() } : {}),
       },
     };
+    const host: PluginHost = {
+      store,
+      clock: this.clock,
+      logger,
+      shared: runtime.shared ?? false,
+      ownTurn: (chatId, work) => this.ownTurn(chatId, work),
+    };
+    for (const plugin of this.plugins) plugin.start(host);
     return this;
   }
 
@@ -356,6 +372,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   async close(): Promise<void> {
     this.started?.typing.stop();
     this.started?.redelivery.close();
+    if (this.started) await Promise.all(this.plugins.map((p) => p.close()));
     await this.started?.outbox?.close();
   }
 
@@ -529,8 +546,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
    * Runs one turn through the middleware, with the chat's session; a thrown error becomes the turn's
    * failure outcome and leaves the session as it was, except UserGoneError (see below).
    */
-  private async turn(init: TurnInput, session: SessionTurns | undefined): Promise<MessageOutcome | undefined> {
+  private async turn(init: TurnInput, session: SessionTurns | undefined, own?: (ctx: Context<S>) => Promise<void>): Promise<MessageOutcome | undefined> {
     this.composed ??= compose(this.middleware);
+    const run = own ?? this.composed;
     const ctx = new Context<S>(init);
     if (session) ctx.session = session.begin() as S;
     const fence = init.fence;
@@ -539,7 +557,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       fence.ctx = ctx;
     }
     try {
-      await this.composed(ctx);
+      await run(ctx);
       await ctx.finishTurn();
       // Abandoned meanwhile (bot.catch has been told): the turn's session is not saved.
       if (fence?.abandoned) return timedOut;
@@ -634,6 +652,26 @@ export class Bot<S = undefined> implements CallbackDispatcher {
         return services.send(chat, user, messages, actions);
       },
     };
+  }
+
+  private dialogs() {
+    return this.plugins.find((p) => p.dialogs)?.dialogs;
+  }
+
+  /** PluginHost.ownTurn: a turn of the bot's own in a known chat, ordered with its callbacks. */
+  private ownTurn(chatId: string, work: (ctx: Context<unknown>) => Promise<void>): Promise<boolean> {
+    const started = this.requireStarted();
+    return this.inChat(chatId, async (_turn, fence) => {
+      const record = await started.registry.get(chatId);
+      if (!record) return false;
+      const session = started.sessions ? await started.sessions.load(chatId) : undefined;
+      await this.turn(
+        { callback: undefined, ...record, services: this.servicesFor(fence), fence, log: started.logger.child({ chatId }), events: new Set<EventName>() },
+        session,
+        work as (ctx: Context<S>) => Promise<void>,
+      );
+      return true;
+    });
   }
 
   private typingStopped(chatId: string, reason: TypingStopReason): void {

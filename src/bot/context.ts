@@ -9,6 +9,8 @@ import type { OutboundAction, OutboundMessage } from '../protocol/outbound.js';
 import type { Avatar, ChatCallback, Image, InboundAction, InboundMessage, PostbackAction } from '../protocol/inbound.js';
 import { OutgoingTypingRules } from '../protocol/typing-rules.js';
 import type { Clock } from './clock.js';
+import type { DialogControl } from './plugin.js';
+import { BbmError } from '../protocol/errors.js';
 import { toPostback, type Delivery, type EventName, type Postback } from './events.js';
 import type { TypingStopReason } from './typing-tracker.js';
 
@@ -40,6 +42,21 @@ export interface TurnServices {
   readonly deliveryNotifications: boolean;
   /** The bot's clock: `withTyping`'s timers run on it (tests pass a FakeClock). */
   readonly clock: Clock;
+  /** The conversations plugin, when the bot has one mounted (see plugin.ts). */
+  readonly dialogs?: DialogControl;
+}
+
+/** `ctx.enter` or `ctx.conversation` on a bot with no conversation mounted. */
+export class NoConversationsError extends BbmError {
+  constructor(name?: string) {
+    super(
+      'NO_CONVERSATIONS',
+      name === undefined
+        ? 'this bot has no conversations: mount one with bot.use(conversation(name, fn))'
+        : `no conversation named ${JSON.stringify(name)}: mount it with bot.use(conversation(${JSON.stringify(name)}, fn))`,
+      { field: 'name' },
+    );
+  }
 }
 
 export interface TurnInit {
@@ -112,6 +129,32 @@ export class Context<Session = undefined> {
   /** @internal Whether clearSession() was called. */
   get sessionCleared(): boolean {
     return this.cleared;
+  }
+
+  /**
+   * Starts the conversation `name` in this chat (ending one that runs) and runs it until it first
+   * waits for the user. `arg` (JSON) is the dialog's argument.
+   *
+   * @example bot.postback('action=book', (ctx) => ctx.enter('booking'));
+   */
+  enter(name: string, arg?: unknown): Promise<void> {
+    const dialogs = this.services.dialogs;
+    if (!dialogs) return Promise.reject(new NoConversationsError(name));
+    return dialogs.enter(this as Context<unknown>, name, arg);
+  }
+
+  /**
+   * The conversation of this chat: which one runs, and a way to end it (a global "cancel").
+   *
+   * @example bot.hears('cancel', async (ctx) => { if (await ctx.conversation.active()) await ctx.conversation.exit(); });
+   */
+  get conversation(): { active(): Promise<string | undefined>; exit(): Promise<void> } {
+    const dialogs = this.services.dialogs;
+    const self = this as Context<unknown>;
+    return {
+      active: () => (dialogs ? dialogs.active(self) : Promise.resolve(undefined)),
+      exit: () => (dialogs ? dialogs.exit(self) : Promise.resolve()),
+    };
   }
 
   /** True when this turn fires `event`. */
