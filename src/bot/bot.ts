@@ -557,6 +557,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       fence.ctx = ctx;
     }
     try {
+      for (const plugin of this.plugins) if (plugin.beforeTurn) await plugin.beforeTurn(ctx as Context<unknown>);
       await run(ctx);
       await ctx.finishTurn();
       // Abandoned meanwhile (bot.catch has been told): the turn's session is not saved.

@@ -42,6 +42,11 @@ export interface BotPlugin {
   /** The bot is closing: stop timers, wait for work in flight (bounded). */
   close(): Promise<void>;
   /**
+   * Runs before the middleware on every turn of the bot (callbacks' turns and the bot's own), in
+   * the turn: whatever the middleware does, the plugin sees e.g. every `leave`. Keep it cheap.
+   */
+  beforeTurn?(ctx: Context<unknown>): Promise<void> | void;
+  /**
    * Per-turn services the plugin offers on every Context of the bot, whatever middleware runs
    * first (e.g. `ctx.enter` of conversations).
    */

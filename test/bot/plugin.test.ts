@@ -10,6 +10,7 @@ function probe() {
   const plugin: BotPlugin = {
     name: 'probe',
     start: (host) => (seen.host = host),
+    beforeTurn: (ctx) => void (ctx.events.has('leave') && seen.entered.push('leave seen')),
     close: async () => void seen.closed++,
     dialogs: {
       enter: async (ctx, name) => void seen.entered.push(`${ctx.chat.id}:${name}`),
@@ -35,6 +36,8 @@ describe('bot plugins', () => {
     await h.userSays('go');
     h.expectReply('active probe-dialog');
     expect(seen.entered).toEqual([`${h.chatId}:booking`]);
+    await h.userLeaves();
+    expect(seen.entered).toContain('leave seen');
     await bot.close();
     expect(seen.closed).toBe(1);
   });
