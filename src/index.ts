@@ -80,3 +80,26 @@ export type { Delivery } from './bot/events.js';
 export type { DeliveryState, SentMessage } from './bot/delivery-tracker.js';
 export type { SessionOptions } from './bot/session.js';
 export * from './emulator/index.js';
+
+// Conversations as code (issue 16): dialogs written as async functions, durable and bounded
+export {
+  conversation,
+  Conversation,
+  ConversationLimitError,
+  ConversationNameError,
+  ConversationReplayError,
+  ConversationValueError,
+  LoopDone,
+} from './conversation/index.js';
+export type {
+  AskOptions,
+  ChooseOptions,
+  ConversationMiddleware,
+  ConversationOptions,
+  DialogEvent,
+  DialogFn,
+  DialogRecord,
+  LoopControl,
+  WaitOptions,
+  WaitState,
+} from './conversation/index.js';

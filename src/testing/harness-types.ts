@@ -141,6 +141,15 @@ export interface BotHarness<B> {
    */
   waitForReplies(count: number, timeoutMs?: number): Promise<OutboundMessage[]>;
   /**
+   * Moves the harness's FakeClock (`options.clock`) forward by `ms`, firing the timers due on the
+   * way, and waits (bounded by `timeoutMs` of real time, default 5 s) until the turns they started
+   * have finished and their replies are recorded: a dialog's timeout, a `conv.sleep`, a typing
+   * end. Timers set by those turns are not fired in the same call: advance again.
+   *
+   * @example await h.userTaps('action=book'); await h.advance(300_000); h.expectReply(/still there/);
+   */
+  advance(ms: number, timeoutMs?: number): Promise<void>;
+  /**
    * Starts a new conversation (new chat id and token) and returns its id. Expectations follow the
    * new chat from an empty queue; the old chat's replies, late ones included, stay with it.
    *

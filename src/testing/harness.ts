@@ -23,6 +23,8 @@ import { postSigned } from './callback-poster.js';
 import { startFakeChatApi } from './fake-chat-api.js';
 import type { HarnessBot, HarnessOptions, TestHarness } from './harness-types.js';
 import { ReplyExpectations } from './reply-expectations.js';
+import { FakeClock } from './fake-clock.js';
+import { dialogTimersSettled } from '../conversation/timers.js';
 
 export type { CallbackAnswer } from './callback-poster.js';
 export type { AnyBot, BotHarness, HarnessBot, HarnessOptions, HarnessUser, TestHarness } from './harness-types.js';
@@ -191,6 +193,14 @@ export async function createTestHarness<S>(bot: Bot<S>, options: HarnessOptions 
         await new Promise((r) => setTimeout(r, 10));
       }
       return expectations.replies();
+    },
+    async advance(ms, timeoutMs = 5000) {
+      const clock = options.clock;
+      if (!(clock instanceof FakeClock)) throw new TypeError('h.advance needs the harness to run on a FakeClock: createTestHarness(bot, { clock: new FakeClock() })');
+      clock.advance(ms);
+      // The timers due in that span started turns (dialog timeouts, typing ends): wait for their replies.
+      const settled = (await dialogTimersSettled(clock, timeoutMs)) && (await bot.idle(timeoutMs));
+      if (!settled) throw new Error(`h.advance(${ms}): the turns its timers started were still running after ${timeoutMs} ms`);
     },
     newChat,
     async close() {
