@@ -17,6 +17,7 @@ import { availableBots, loadBot } from '../server/load-bot.js';
 import { MemoryStore } from '../state/memory.js';
 import { redactRedisUrl } from '../state/redis.js';
 import { startBotProcess, waitHealthy } from './bot-process.js';
+import { devDialogReader } from './dialog-reader.js';
 import { fail, HOST, port, portIsFree, settingsFrom, type Setting } from './settings.js';
 import { serveStore, type StoreServer } from './store-server.js';
 
@@ -56,6 +57,9 @@ async function main(): Promise<void> {
   if (dn !== 'on' && dn !== 'off') fail(`BBM_DELIVERY_NOTIFICATIONS must be "on" or "off", not "${dn}"`);
   if (!(await portIsFree(botPort))) fail(`port ${botPort} (the bot's, PORT) is in use: stop what uses it or run PORT=<another> npm run dev`);
 
+  // The store first: the emulator's inspector reads the bot's dialogs from it.
+  const state = await stateStore(setting);
+  const dialogs = devDialogReader(setting, state.store);
   let emulator: Emulator;
   try {
     emulator = await startEmulator({
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
       botUrl: `http://${HOST}:${botPort}/v1/chats`,
       deliveryNotifications: dn === 'on',
       botName: await configuredBotName(bot),
+      readDialog: dialogs.read,
       sigKey: randomBytes(32).toString('hex'),
       clientCredentials: Buffer.from(`dev-bot:${randomBytes(18).toString('base64url')}`).toString('base64'),
     });
@@ -73,7 +78,6 @@ async function main(): Promise<void> {
     }
     fail(`the emulator did not start: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const state = await stateStore(setting);
 
   // The bot, from source, reloaded by tsx on every save; pointed at the emulator for everything.
   // Its state is in this process or in Redis, so a reload loses nothing: the emulator need not
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
       // After the bot: its shutdown still writes to the store.
       await state.served?.close();
       await state.store?.close();
+      await dialogs.close();
       await emulator.close();
     }
     process.exit(code);

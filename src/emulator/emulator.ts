@@ -8,20 +8,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { OUTBOUND_LIMITS } from '../protocol/limits.js';
 import { CallbackSender, type CallbackRetryOptions } from './callbacks.js';
+import type { DialogInspectorOptions } from './dialogs.js';
 import { EmulatorStartError, HttpError } from './errors.js';
 import { FaultQueue, FaultSpecSchema, type FaultSpec } from './faults.js';
 import { HostGuard } from './host-guard.js';
 import { delay, flatHeaders, readBody, sendHttpError, sendJson } from './http.js';
-import type {
-  EmulatedChat,
-  EmulatedUser,
-  EmulatorConfigView,
-  EmulatorEvent,
-  EmulatorState,
-  Fault,
-  TrafficEntry,
-  UserItem,
-} from './model.js';
+import type { EmulatedChat, EmulatedUser, EmulatorConfigView, EmulatorEvent, EmulatorState, Fault, TrafficEntry, UserItem } from './model.js';
 import { NameSchema, parseInput, Platform, type Pending } from './platform.js';
 import { isStaticPath, serveStatic } from './static.js';
 import { TokenService, type Reply } from './tokens.js';
@@ -29,7 +21,7 @@ import { bodyForLog, TrafficLog } from './traffic.js';
 import { SPEC_TYPING, type TypingTimings } from './typing.js';
 import { EventHub, handleUiApi } from './ui-api.js';
 
-export interface EmulatorOptions {
+export interface EmulatorOptions extends DialogInspectorOptions {
   /** Port to listen on; 0 picks a free one. Default 3978. */
   port?: number;
   /** Interface to listen on. Default 127.0.0.1: the emulator is a local tool. */
@@ -325,7 +317,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     if (path.startsWith('/api/')) {
-      handleUiApi(req, res, url, { platform, faults, traffic, hub, state, bodyLimit, setBotUrl: (u) => api.setBotUrl(u) }).catch(fail);
+      handleUiApi(req, res, url, { platform, faults, traffic, hub, state, bodyLimit, setBotUrl: (u) => api.setBotUrl(u), dialogs: options }).catch(fail);
       return;
     }
     if (method === 'GET' || method === 'HEAD') {

@@ -1,6 +1,8 @@
 /** The local BBM platform emulator: token service, Chat API, signed callbacks and a web chat. */
 export { startEmulator, normalizeBotUrl } from './emulator.js';
 export type { Emulator, EmulatorOptions } from './emulator.js';
+export { dialogReaderFromStore, inspectDialog, viewDialogRecord } from './dialogs.js';
+export type { ActiveDialog, DialogInspectorOptions, DialogReader, InspectorDialog, InspectorDialogFields } from './dialogs.js';
 export { EmulatorStartError, HttpError as EmulatorHttpError } from './errors.js';
 export type { CallbackRetryOptions } from './callbacks.js';
 export type { FaultSpec } from './faults.js';

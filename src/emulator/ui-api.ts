@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { inspectDialog, type DialogInspectorOptions } from './dialogs.js';
 import { HttpError } from './errors.js';
 import { FaultSpecSchema, type FaultQueue } from './faults.js';
 import { parseJson, readBody, sendJson } from './http.js';
@@ -69,6 +70,8 @@ export interface UiApiContext {
   state: () => EmulatorState;
   bodyLimit: number;
   setBotUrl: (url: string | undefined) => void;
+  /** How to read the bot's dialog records (none: the panel says so), and the clock for their timeouts. */
+  dialogs: DialogInspectorOptions & { now?: () => number };
 }
 
 const UserBody = z.strictObject({ name: NameSchema });
@@ -183,6 +186,11 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, ctx
     }
     const action = chatMatch[2];
     if (action === undefined && method === 'GET') return sendJson(res, 200, { chat: platform.getChat(chatId) });
+    if (action === 'dialog' && method === 'GET') {
+      platform.getChat(chatId); // a chat the emulator does not know is a 404, as for its other routes
+      // no-store: the page polls this while the dialog's timeout counts down.
+      return sendJson(res, 200, { dialog: await inspectDialog(chatId, ctx.dialogs) }, { 'cache-control': 'no-store' });
+    }
     if (method === 'POST') {
       switch (action) {
         case 'messages':

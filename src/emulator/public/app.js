@@ -5,6 +5,7 @@
  * under `/api`. Everything a bot sends is untrusted: it only ever reaches the page as textContent
  * or as a checked http(s) URL, never as HTML.
  */
+import { dialogPanel } from './dialog.js';
 
 const state = {
   config: null,
@@ -131,6 +132,7 @@ function connect() {
           if (state.traffic.length > 500) state.traffic.length = 500;
           addTraffic(event.entry);
         }
+        dialogs.touched(event.entry.chatId);
         break;
       }
       case 'traffic-cleared':
@@ -639,6 +641,7 @@ const filter = $('#filter');
 filter.addEventListener('change', () => {
   state.filter = filter.value;
   renderTraffic();
+  dialogs.show(state.filter);
 });
 $('#clear-traffic').addEventListener('click', () => api('DELETE', '/api/traffic').catch(report));
 
@@ -650,6 +653,8 @@ function renderFilter() {
   }
   filter.replaceChildren(...options);
   filter.value = state.chats.has(state.filter) ? state.filter : '';
+  state.filter = filter.value;
+  dialogs.show(state.filter);
 }
 
 function renderTraffic() {
@@ -749,4 +754,6 @@ function json(value) {
   return pre;
 }
 
+// The chosen chat's running dialog (the filter picks the chat), above its traffic.
+const dialogs = dialogPanel($('#dialog'), { h, json });
 connect();
