@@ -1,28 +1,18 @@
 /**
- * The StateStore contract, run unchanged against MemoryStore (the reference), RedisStore on one
- * server and RedisStore on a Redis Cluster, so the bot behaves the same on one instance and on
- * many. Each Redis test writes under its own random prefix and deletes it afterwards. The keys of
- * one multi-key step share a hash tag (`{c}`), as the bot's do (state/keys.ts).
+ * The StateStore contract, run unchanged against MemoryStore (the reference), the remote store of
+ * `npm run dev`, RedisStore on one server and RedisStore on a Redis Cluster (store-subjects.ts),
+ * so the bot behaves the same on one instance and on many. The keys of one multi-key step share a
+ * hash tag (`{c}`), as the bot's do (state/keys.ts). The schedule operations have their own suite,
+ * schedule-contract.test.ts, over the same subjects.
  */
-import { Cluster, Redis } from 'ioredis';
-import { serveStore, type StoreServer } from '../../src/dev/store-server.js';
-import { MemoryStore } from '../../src/state/memory.js';
-import { connectRemoteStore } from '../../src/state/remote.js';
+import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/state/redis.js';
 import { ticketLeaseJson, type StateStore } from '../../src/state/store.js';
-import {
-  clusterForTests,
-  clusterSeeds,
-  deleteClusterKeysUnder,
-  deleteKeysUnder,
-  keysUnder,
-  randomPrefix,
-  REDIS_URL,
-  redisForTests,
-} from './redis-helpers.js';
+import { deleteKeysUnder, keysUnder, randomPrefix, REDIS_URL } from './redis-helpers.js';
+import { closeSubjects, storeSubjects } from './store-subjects.js';
 
-const redisUp = await redisForTests('the RedisStore contract tests');
-const clusterUp = await clusterForTests('the RedisStore contract tests on a cluster');
+const subjects = await storeSubjects('the RedisStore contract tests');
+const redisUp = subjects.some(([name]) => name === 'RedisStore');
 
 /** Short TTLs keep the expiry tests fast; waits are bounded so a broken expiry fails, not hangs. */
 const SHORT_TTL = 80;
@@ -40,79 +30,9 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 2_000): Pro
   }
 }
 
-interface Subject {
-  /** A fresh, empty store for one test. */
-  open(): Promise<StateStore>;
-  /** Releases it (and, for Redis, deletes the test's keys). */
-  cleanup(): Promise<void>;
-}
-
-function memorySubject(): Subject {
-  let store: MemoryStore | undefined;
-  return {
-    open: async () => (store = new MemoryStore()),
-    cleanup: async () => {
-      await store?.close();
-    },
-  };
-}
-
-/** `npm run dev`'s store: a MemoryStore in another process's place, every method over HTTP. */
-function remoteSubject(): Subject {
-  let served: StoreServer | undefined;
-  let store: StateStore | undefined;
-  return {
-    open: async () => {
-      served = await serveStore(new MemoryStore());
-      return (store = connectRemoteStore({ url: served.url, secret: served.secret }));
-    },
-    cleanup: async () => {
-      await store?.close();
-      await served?.close();
-    },
-  };
-}
-
-/** All tests share one connection; each gets its own prefix on it. */
-let admin: Redis | undefined;
-function redisSubject(): Subject {
-  let prefix: string | undefined;
-  return {
-    open: async () => {
-      admin ??= new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-      prefix = randomPrefix('contract');
-      return new RedisStore({ client: admin, prefix });
-    },
-    cleanup: async () => {
-      if (admin && prefix) await deleteKeysUnder(admin, prefix);
-    },
-  };
-}
-
-/** The cluster's subject: one cluster connection for all tests, cleaned up on every master. */
-let cluster: Cluster | undefined;
-function clusterSubject(): Subject {
-  let prefix: string | undefined;
-  return {
-    open: async () => {
-      cluster ??= new Cluster(clusterSeeds(), { redisOptions: { maxRetriesPerRequest: 1 } });
-      prefix = randomPrefix('cluster');
-      return new RedisStore({ client: cluster, prefix });
-    },
-    cleanup: async () => {
-      if (cluster && prefix) await deleteClusterKeysUnder(cluster, prefix);
-    },
-  };
-}
-
 afterAll(async () => {
-  await admin?.quit();
-  await cluster?.quit();
+  await closeSubjects();
 });
-
-const subjects: [string, () => Subject][] = [['MemoryStore', memorySubject], ['RemoteStore (npm run dev)', remoteSubject]];
-if (redisUp) subjects.push(['RedisStore', redisSubject]);
-if (clusterUp) subjects.push(['RedisStore on a cluster', clusterSubject]);
 
 describe.each(subjects)('StateStore contract: %s', (_name, makeSubject) => {
   const subject = makeSubject();
