@@ -1,5 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import { ticketLeaseJson, type LeasedShift, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
+import { MemorySchedules } from './memory-schedule.js';
+import { ticketLeaseJson, type ClaimedMember, type LeasedShift, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
+
+export { ScheduleFullError } from './memory-schedule.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -65,12 +68,18 @@ export class MemoryStore implements StateStore {
   private readonly maxEntries: number;
   private readonly maxEntriesByKind: Readonly<Record<string, number>>;
   private readonly now: (() => number) | undefined;
+  /** Schedules, capped like a kind's records (by the key's kind) but never evicted: that would lose a timer. */
+  private readonly schedules = new MemorySchedules((key) => this.capOfKind(kindOf(key)));
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxEntries = validCap('', options.maxEntries ?? DEFAULT_MAX_ENTRIES_PER_KIND);
     this.maxEntriesByKind = { ...options.maxEntriesByKind };
     for (const [kind, cap] of Object.entries(this.maxEntriesByKind)) validCap(kind, cap);
     this.now = options.now;
+  }
+
+  private capOfKind(kind: string): number {
+    return Object.hasOwn(this.maxEntriesByKind, kind) ? this.maxEntriesByKind[kind]! : this.maxEntries;
   }
 
   /** The LRU holding keys of this key's kind, made on first use. */
@@ -80,7 +89,7 @@ export class MemoryStore implements StateStore {
     if (!cache) {
       const now = this.now;
       cache = new LRUCache<string, Entry>({
-        max: Object.hasOwn(this.maxEntriesByKind, kind) ? this.maxEntriesByKind[kind]! : this.maxEntries,
+        max: this.capOfKind(kind),
         ttlAutopurge: false,
         ...(now ? { perf: { now } } : {}),
       });
@@ -264,21 +273,35 @@ export class MemoryStore implements StateStore {
     return out;
   }
 
+  async scheduleAdd(key: string, member: string, dueAt: number): Promise<void> {
+    this.schedules.add(key, member, dueAt);
+  }
+
+  async scheduleRemove(key: string, member: string): Promise<boolean> {
+    return this.schedules.remove(key, member);
+  }
+
+  async scheduleClaim(key: string, now: number, leaseMs: number, max: number): Promise<ClaimedMember[]> {
+    return this.schedules.claim(key, now, leaseMs, max);
+  }
+
   async close(): Promise<void> {
     for (const cache of this.kinds.values()) cache.clear();
+    this.schedules.clear();
   }
 
   /** Records currently held (expired ones may linger until touched or evicted). */
   get size(): number {
     let n = 0;
     for (const cache of this.kinds.values()) n += cache.size;
-    return n;
+    return n + this.schedules.count;
   }
 
   /** Records held, by kind: `{ chat: 100000, mid: 61234 }` (for metrics and the bench). */
   sizes(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [kind, cache] of this.kinds) out[kind] = cache.size;
+    for (const key of this.schedules.keys()) out[kindOf(key)] = (out[kindOf(key)] ?? 0) + 1;
     return out;
   }
 
@@ -289,5 +312,6 @@ export class MemoryStore implements StateStore {
         yield [key, typeof entry === 'string' ? entry : JSON.stringify(entry instanceof Set ? [...entry] : entry)];
       }
     }
+    for (const [key, members] of this.schedules.entries()) yield [key, JSON.stringify(members)];
   }
 }

@@ -21,7 +21,8 @@ import {
   type ClusterNode,
   type ConnectionTuning,
 } from './redis-connection.js';
-import { ticketLeaseJson, type LeasedShift, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
+import { scheduleAdd, scheduleClaim, scheduleRemove, SCHEDULE_SCRIPTS } from './redis-schedule.js';
+import { ticketLeaseJson, type ClaimedMember, type LeasedShift, type StateStore, type Ticket, type TicketKeys, type TurnWrite } from './store.js';
 
 /** A Redis operation failed (connection lost, timed out, refused by the server). */
 export class RedisStoreError extends BbmError {
@@ -254,7 +255,7 @@ export class RedisStore implements StateStore {
     }
     if (this.ownClient) this.watchConnection();
     // Defining a script twice is harmless (same body, same SHA), so a shared client is fine.
-    for (const [name, definition] of Object.entries(SCRIPTS)) this.client.defineCommand(name, definition);
+    for (const [name, definition] of Object.entries({ ...SCRIPTS, ...SCHEDULE_SCRIPTS })) this.client.defineCommand(name, definition);
     // A cluster client routes an auto-pipelined command by its first argument, which for the scripts
     // with a variable key count is that count, not a key: batches of them would be refused whole.
     // Keep them out of auto-pipelining on a cluster client someone else made with it on.
@@ -567,6 +568,19 @@ export class RedisStore implements StateStore {
     // SRANDMEMBER with a positive count: up to `max` distinct members in one bounded reply. Being
     // random, a set larger than `max` does not always hand the same members to every caller.
     return this.run('SRANDMEMBER', () => this.client.srandmember(this.k(key), Math.floor(max)));
+  }
+
+  /** A sorted set (redis-schedule.ts). */
+  scheduleAdd(key: string, member: string, dueAt: number): Promise<void> {
+    return this.run('ZADD', () => scheduleAdd(this.client, this.k(key), member, dueAt));
+  }
+
+  scheduleRemove(key: string, member: string): Promise<boolean> {
+    return this.run('ZREM', () => scheduleRemove(this.client, this.k(key), member));
+  }
+
+  scheduleClaim(key: string, now: number, leaseMs: number, max: number): Promise<ClaimedMember[]> {
+    return this.run('scheduleClaim', () => scheduleClaim(this.client, this.k(key), now, leaseMs, max));
   }
 
   /** Closes the connection if the store opened it; a shared client is left to its owner. */

@@ -13,6 +13,7 @@
 import { Agent, request } from 'node:http';
 import { deserialize } from 'node:v8';
 import { BbmError } from '../protocol/errors.js';
+import { checkScheduleAdd, checkScheduleClaim, checkScheduleRemove } from './schedule-args.js';
 import type { StateStore } from './store.js';
 
 /** Every StateStore method the endpoint serves: all but `close` (the serving process owns the store). */
@@ -23,7 +24,17 @@ const REMOTE_METHODS: Readonly<Record<RemoteMethod, true>> = {
   get: true, set: true, setIfAbsent: true, delete: true, deleteIf: true, replaceIf: true, increment: true,
   takeTicket: true, endTurn: true, swap: true, listPush: true, listRange: true, listShiftIf: true,
   listShiftIfHeld: true, listPushLeased: true, listShiftLeased: true, listLength: true, setAdd: true,
-  setRemove: true, setMembers: true,
+  setRemove: true, setMembers: true, scheduleAdd: true, scheduleRemove: true, scheduleClaim: true,
+};
+
+/**
+ * Checked on this side too: JSON sends NaN and Infinity as null, so the serving store's error
+ * would name null instead of the number the caller passed.
+ */
+const PRECHECKS: Partial<Record<RemoteMethod, (args: readonly unknown[]) => unknown>> = {
+  scheduleAdd: (a) => checkScheduleAdd(a[1], a[2]),
+  scheduleRemove: (a) => checkScheduleRemove(a[1]),
+  scheduleClaim: (a) => checkScheduleClaim(a[1], a[2], a[3]),
 };
 
 /**
@@ -143,7 +154,15 @@ export function connectRemoteStore(options: RemoteStoreOptions): StateStore {
     close: async () => agent.destroy(),
   };
   for (const method of Object.keys(REMOTE_METHODS) as RemoteMethod[]) {
-    store[method] = (...args: unknown[]) => call(method, args);
+    const precheck = PRECHECKS[method];
+    store[method] = (...args: unknown[]) => {
+      try {
+        precheck?.(args);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return call(method, args);
+    };
   }
   return store as unknown as StateStore;
 }

@@ -92,8 +92,54 @@ export interface StateStore {
   setRemove(key: string, member: string): Promise<void>;
   /** Up to `max` members of a set, in no particular order. */
   setMembers(key: string, max: number): Promise<string[]>;
+  /**
+   * Adds `member` to the schedule at `key`, due at `dueAt` (ms since the epoch, any finite number),
+   * or moves it there when it is already scheduled: a member is in a schedule at most once. A
+   * schedule is its own kind of record (a sorted set on Redis): use its key for nothing else. It has
+   * no TTL; a member stays until removed, so whoever claims a member removes it once handled (a
+   * member left behind only falls due again, it does not pile up). The member is data, not a key:
+   * any text, stored as given. A non-finite `dueAt` is a RangeError naming it, and changes nothing.
+   *
+   * @example
+   * // A dialog's timeout, due in 5 minutes; moved by scheduling the same member again.
+   * await store.scheduleAdd(storeKey('timers', 'conv'), JSON.stringify([chatId, run, seq]), clock.now() + 300_000);
+   */
+  scheduleAdd(key: string, member: string, dueAt: number): Promise<void>;
+  /**
+   * Removes `member` from the schedule at `key`; true when it was there.
+   *
+   * @example
+   * // The user answered before the timeout: it must not fire.
+   * await store.scheduleRemove(storeKey('timers', 'conv'), member);
+   */
+  scheduleRemove(key: string, member: string): Promise<boolean>;
+  /**
+   * In one atomic step, claims up to `max` members of the schedule at `key` that are due at `now`
+   * or earlier, earliest first (equal due times in the members' UTF-8 byte order): each claimed
+   * member's due time moves to `now + leaseMs`, so no other claimer gets it during the lease, and a
+   * claimer that dies before removing it lets it fall due again for anyone. Resolves each claimed
+   * member with the due time it had before the claim. Two claimers racing never get the same
+   * member. `now` and `leaseMs` are from the caller's clock: instances sharing a schedule need
+   * clocks that agree (NTP), give or take what a late firing may be. RangeError naming the
+   * argument when `now` is not finite, `leaseMs` not a positive finite number, or `max` not a
+   * whole number ≥ 1.
+   *
+   * @example
+   * // A poller: fire what is due, then remove it; a crash in between re-fires it after 30 s.
+   * for (const { member, dueAt } of await store.scheduleClaim(key, clock.now(), 30_000, 20)) {
+   *   await fire(member, dueAt);
+   *   await store.scheduleRemove(key, member);
+   * }
+   */
+  scheduleClaim(key: string, now: number, leaseMs: number, max: number): Promise<ClaimedMember[]>;
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** A member {@link StateStore.scheduleClaim} claimed, with the due time it had before the claim. */
+export interface ClaimedMember {
+  member: string;
+  dueAt: number;
 }
 
 /** What {@link StateStore.listShiftLeased} did: `next` is the new head, absent when the list emptied and the lease was released. */

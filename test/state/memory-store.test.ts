@@ -2,7 +2,7 @@
  * What only the memory store does: bounds per kind of record. (Everything both stores do is in
  * store-contract.test.ts.)
  */
-import { MemoryStore } from '../../src/state/memory.js';
+import { MemoryStore, ScheduleFullError } from '../../src/state/memory.js';
 
 const TTL = 60_000;
 
@@ -52,5 +52,39 @@ describe('MemoryStore bounds each kind of record on its own', () => {
     await store.set(key, 1, TTL);
     expect([...store.records()].map(([k]) => k)).toEqual([key]);
     expect(await store.get(key)).toBe(1);
+  });
+});
+
+describe('MemoryStore schedules', () => {
+  it('are never evicted: past the cap of their kind a new member is refused with a typed error', async () => {
+    const store = new MemoryStore({ maxEntries: 100, maxEntriesByKind: { timers: 2 } });
+    await store.scheduleAdd('timers:conv', 'a', 1);
+    await store.scheduleAdd('timers:conv', 'b', 2);
+    const err = await store.scheduleAdd('timers:conv', 'c', 3).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScheduleFullError);
+    expect(err).toMatchObject({ code: 'SCHEDULE_FULL', field: 'member' });
+    // Moving a member is no new member; a removal frees a place.
+    await store.scheduleAdd('timers:conv', 'a', 5);
+    expect(await store.scheduleRemove('timers:conv', 'b')).toBe(true);
+    await store.scheduleAdd('timers:conv', 'c', 3);
+    expect(await store.scheduleClaim('timers:conv', 10, 1_000, 10)).toEqual([
+      { member: 'c', dueAt: 3 },
+      { member: 'a', dueAt: 5 },
+    ]);
+  });
+
+  it('count as one record of their kind, show in records, and go with close', async () => {
+    const store = new MemoryStore();
+    await store.set('chat:1', 1, TTL);
+    await store.scheduleAdd('timers:conv', 'a\nb', 7);
+    expect(store.sizes()).toEqual({ chat: 1, timers: 1 });
+    expect(store.size).toBe(2);
+    expect([...store.records()]).toContainEqual(['timers:conv', '[["a\\nb",7]]']);
+    await store.scheduleRemove('timers:conv', 'a\nb');
+    expect(store.sizes()).toEqual({ chat: 1 });
+    await store.scheduleAdd('timers:conv', 'x', 1);
+    await store.close();
+    expect(store.size).toBe(0);
+    expect(await store.scheduleClaim('timers:conv', 10, 1_000, 10)).toEqual([]);
   });
 });
