@@ -7,6 +7,10 @@
 export { Bot, BotNotStartedError, HandlerError, createBot } from './bot/bot.js';
 export type { BotOptions, BotRuntime, ContextFor, ErrorHandler, Handler, HearsContext, Sender } from './bot/bot.js';
 export type { PostbackTrigger, TextTrigger } from './bot/filters.js';
+// Routing tree (issue 16): bot.on/hears/postback/filter/errorBoundary return sub-composers; a Composer mounts with use
+export { Composer } from './bot/composer.js';
+export type { BoundaryHandler, MatchedTurn, MiddlewareSource, PostbackMatchContext, Routable, RoutePredicate } from './bot/composer.js';
+export { postbackMatcher, textMatcher } from './bot/filters.js';
 export { Context } from './bot/context.js';
 export type { Chat, ReplyContent, ReplyItem, User } from './bot/context.js';
 export type { EventMap, EventName, Postback } from './bot/events.js';

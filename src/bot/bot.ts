@@ -15,11 +15,11 @@ import type { CallbackDispatcher, DispatchContext } from '../webhook/dispatcher.
 import { KeyedQueue } from '../state/keyed-queue.js';
 import { ChatRegistry, type ChatRecord } from './chat-registry.js';
 import { systemClock, type Clock } from './clock.js';
-import { compose, type Middleware, type NextFunction } from './compose.js';
+import type { Middleware } from './compose.js';
+import { Composer, routeInfo } from './composer.js';
 import { Context, normalizeReply, type Chat, type ReplyContent, type TurnInit, type TurnServices, type User } from './context.js';
 import { DeliveryTracker, type DeliveryState, type SentMessage } from './delivery-tracker.js';
-import { eventsOfAction, eventsOfMessage, type EventMap, type EventName } from './events.js';
-import { postbackMatcher, textMatcher, type PostbackTrigger, type TextTrigger } from './filters.js';
+import { eventsOfAction, eventsOfMessage, type EventName } from './events.js';
 import { RedeliveryGuard, type MessageOutcome } from './redelivery.js';
 import { errorText, HandlerError, isFinalResult, resultCodeOf } from './results.js';
 
@@ -30,13 +30,9 @@ import { Outbox } from './outbox.js';
 import { LocalTyping, TypingState, type IncomingTyping } from './typing-state.js';
 import { ChatBusyError, HandlerTimeoutError, TurnTimer, type TurnFence } from './turn-bounds.js';
 import type { TypingStopReason } from './typing-tracker.js';
-import { pluginOf, type BotPlugin, type PluginHost } from './plugin.js';
+import type { BotPlugin, PluginHost } from './plugin.js';
 
-/** The context inside handlers for `event`: its properties are certain there. */
-export type ContextFor<E extends EventName, S> = Context<S> & EventMap[E];
-/** The context inside `bot.hears(RegExp, …)` handlers: a text turn whose `match` is certain. */
-export type HearsContext<S> = ContextFor<'text', S> & { match: RegExpExecArray };
-export type Handler<C> = (ctx: C, next: NextFunction) => unknown;
+export type { ContextFor, Handler, HearsContext, PostbackMatchContext } from './composer.js';
 export type ErrorHandler<S> = (error: unknown, ctx: Context<S>) => unknown;
 
 /** What a bot needs to send: the Chat API client (or anything that sends like it). */
@@ -170,77 +166,27 @@ const timedOut: MessageOutcome = { code: 503, error: 'the handler ran past HANDL
 type TurnInput = TurnInit & { fence?: TurnFence };
 type TurnBase = Omit<TurnInput, 'events'>;
 
-export class Bot<S = undefined> implements CallbackDispatcher {
+/**
+ * A bot: the root Composer of its routing tree (`use`, `on`, `hears`, `postback`, `filter`,
+ * `branch`, `errorBoundary`), and the dispatcher the webhook hands callbacks to.
+ *
+ * @example
+ * const bot = createBot({ name: 'Echo' });
+ * bot.on('text', (ctx) => ctx.reply(`You said: ${ctx.message.text}`));
+ */
+export class Bot<S = undefined> extends Composer<S> implements CallbackDispatcher {
   readonly options: Readonly<BotOptions<S>>;
-  private readonly middleware: Middleware<Context<S>>[] = [];
-  private composed: ((ctx: Context<S>) => Promise<void>) | undefined;
   private errorHandler: ErrorHandler<S> | undefined;
   private started: Started | undefined;
   private readonly queue = new KeyedQueue();
-  private readonly listened = new Set<EventName>();
   private clock: Clock;
   private readonly background = new Set<Promise<unknown>>();
-  /** Plugins found on what was `use`d (conversations), started with the bot. */
-  private readonly plugins: BotPlugin[] = [];
 
   constructor(options: BotOptions<S>) {
+    super();
     if (!options.name) throw new TypeError('createBot: a name is required (it is shown to users)');
     this.options = { ...options };
     this.clock = options.clock ?? systemClock;
-  }
-
-  /** Adds middleware that runs for every turn, in the order added. */
-  use(...middleware: Middleware<Context<S>>[]): this {
-    for (const m of middleware) {
-      const plugin = pluginOf(m);
-      if (plugin && !this.plugins.includes(plugin)) this.plugins.push(plugin);
-    }
-    this.middleware.push(...middleware);
-    this.composed = undefined;
-    return this;
-  }
-
-  /** Runs the handlers for turns that fire `event` (or any of several events). */
-  on<E extends EventName>(event: E | readonly E[], ...handlers: Handler<ContextFor<E, S>>[]): this {
-    const events = (Array.isArray(event) ? event : [event]) as readonly EventName[];
-    for (const e of events) this.listened.add(e);
-    const chain = compose(handlers as Middleware<Context<S>>[]);
-    return this.use((ctx, next) => (events.some((e) => ctx.events.has(e)) ? chain(ctx, next) : next()));
-  }
-
-  /**
-   * Handlers for text messages that match: a string (exact text), a RegExp or a predicate. With a
-   * RegExp, `ctx.match` holds the match, typed as certain inside those handlers.
-   *
-   * @example bot.hears(/^book (\w+)/i, (ctx) => ctx.reply(`Booking ${ctx.match[1]}`));
-   */
-  hears(trigger: RegExp, ...handlers: Handler<HearsContext<S>>[]): this;
-  hears(trigger: string | ((text: string) => boolean), ...handlers: Handler<ContextFor<'text', S>>[]): this;
-  hears(trigger: TextTrigger, ...handlers: Handler<ContextFor<'text', S>>[]): this;
-  hears(trigger: TextTrigger, ...handlers: Handler<HearsContext<S>>[]): this {
-    const matches = textMatcher(trigger);
-    const chain = compose(handlers as Middleware<Context<S>>[]);
-    return this.use((ctx, next) => {
-      if (!ctx.events.has('text')) return next();
-      const match = matches(ctx.text ?? '');
-      if (!match) return next();
-      if (match !== true) ctx.match = match;
-      return chain(ctx, next);
-    });
-  }
-
-  /**
-   * Handlers for postbacks that match: exact data; a query string whose every parameter the data
-   * has (`'action=book'` matches `action=book&offer=1`); an object of parameters; a RegExp over the
-   * data; or a predicate.
-   */
-  postback(trigger: PostbackTrigger, ...handlers: Handler<ContextFor<'postback', S>>[]): this {
-    const matches = postbackMatcher(trigger);
-    const chain = compose(handlers as Middleware<Context<S>>[]);
-    return this.use((ctx, next) => {
-      const postback = ctx.postback;
-      return postback && matches(postback) ? chain(ctx, next) : next();
-    });
   }
 
   /** Sees every error a handler throws, on the webhook path and in the background. Without one, errors are logged. */
@@ -296,7 +242,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       shared: runtime.shared ?? false,
       ownTurn: (chatId, work) => this.ownTurn(chatId, work),
     };
-    for (const plugin of this.plugins) plugin.start(host);
+    for (const plugin of this.plugins()) plugin.start(host);
     return this;
   }
 
@@ -372,7 +318,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   async close(): Promise<void> {
     this.started?.typing.stop();
     this.started?.redelivery.close();
-    if (this.started) await Promise.all(this.plugins.map((p) => p.close()));
+    if (this.started) await Promise.all(this.plugins().map((p) => p.close()));
     await this.started?.outbox?.close();
   }
 
@@ -471,7 +417,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   ): Promise<void> {
     const started = this.started!;
     const chatId = base.chat.id;
-    if (action.type === 'typing' && (await started.typing.typing(chatId, turn)) && this.listened.has('typingStart')) {
+    if (action.type === 'typing' && (await started.typing.typing(chatId, turn)) && this.listens('typingStart')) {
       await this.turn({ ...base, action, events: new Set<EventName>(['typingStart']) }, session);
     }
     if (action.type === 'leave' && base.chat.mTok !== undefined) {
@@ -508,7 +454,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
     record: SentMessage | undefined,
     mid = record?.mid,
   ): Promise<void> {
-    if (!this.listened.has(event)) return;
+    if (!this.listens(event)) return;
     await this.turn(
       {
         ...base,
@@ -547,8 +493,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
    * failure outcome and leaves the session as it was, except UserGoneError (see below).
    */
   private async turn(init: TurnInput, session: SessionTurns | undefined, own?: (ctx: Context<S>) => Promise<void>): Promise<MessageOutcome | undefined> {
-    this.composed ??= compose(this.middleware);
-    const run = own ?? this.composed;
+    const run: Middleware<Context<S>> = own ?? this.middleware();
     const ctx = new Context<S>(init);
     if (session) ctx.session = session.begin() as S;
     const fence = init.fence;
@@ -557,8 +502,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       fence.ctx = ctx;
     }
     try {
-      for (const plugin of this.plugins) if (plugin.beforeTurn) await plugin.beforeTurn(ctx as Context<unknown>);
-      await run(ctx);
+      for (const plugin of this.plugins()) if (plugin.beforeTurn) await plugin.beforeTurn(ctx as Context<unknown>);
+      await run(ctx, noNext);
       await ctx.finishTurn();
       // Abandoned meanwhile (bot.catch has been told): the turn's session is not saved.
       if (fence?.abandoned) return timedOut;
@@ -627,8 +572,8 @@ export class Bot<S = undefined> implements CallbackDispatcher {
       throw UserGoneError.from(error, chat.id) ?? error;
     }
     if (messages.length > 0) {
-      const delivered = await started.deliveries.recordSent(chat.id, messages, result.messages, this.listened.has('delivered') || this.listened.has('read'));
-      if (delivered.length > 0 && this.listened.has('delivered')) {
+      const delivered = await started.deliveries.recordSent(chat.id, messages, result.messages, this.listens('delivered') || this.listens('read'));
+      if (delivered.length > 0 && this.listens('delivered')) {
         // Runs after the current turn: the chat queue is busy with it now.
         const record: ChatRecord = { chat, user };
         this.keep(
@@ -656,7 +601,17 @@ export class Bot<S = undefined> implements CallbackDispatcher {
   }
 
   private dialogs() {
-    return this.plugins.find((p) => p.dialogs)?.dialogs;
+    return this.plugins().find((p) => p.dialogs)?.dialogs;
+  }
+
+  /** Plugins found anywhere in the routing tree (conversations), started with the bot. */
+  private plugins(): readonly BotPlugin[] {
+    return routeInfo(this).plugins;
+  }
+
+  /** Whether some `on` in the tree listens for `event` (turns nobody listens for are not run). */
+  private listens(event: EventName): boolean {
+    return routeInfo(this).listens.has(event);
   }
 
   /** PluginHost.ownTurn: a turn of the bot's own in a known chat, ordered with its callbacks. */
@@ -677,7 +632,7 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 
   private typingStopped(chatId: string, reason: TypingStopReason): void {
     const started = this.started;
-    if (!started || !this.listened.has('typingStop')) return;
+    if (!started || !this.listens('typingStop')) return;
     this.keep(
       this.inChat(chatId, async (_turn, fence) => {
         const record = await started.registry.get(chatId);
@@ -743,6 +698,9 @@ export class Bot<S = undefined> implements CallbackDispatcher {
 }
 
 type SessionTurns = SessionTurnsOf<unknown>;
+
+/** The `next` of the tree's last middleware: nothing after it. */
+const noNext = (): Promise<void> => Promise.resolve();
 
 /** Message positions in `index` order (messages without an index keep their place). */
 function indexOrder(messages: readonly InboundMessage[]): number[] {

@@ -1,7 +1,7 @@
 /**
- * Matchers: what `bot.hears` and `bot.postback` accept, each turned once (at registration) into a
- * test the turn's text or postback is put through. Pure functions of their input, so the routing
- * rules read in one place and are tested without a bot.
+ * Matchers: what `hears` and `postback` (of the bot or any Composer) accept, each turned once (at
+ * registration) into a test the turn's text or postback is put through. Pure functions of their
+ * input, so the routing rules read in one place and are tested (and reused) without a bot.
  */
 import type { Postback } from './events.js';
 
@@ -29,16 +29,18 @@ export function textMatcher(trigger: TextTrigger): (text: string) => RegExpExecA
 
 /**
  * A postback test: exact data; a query string whose every parameter the data has; an object of
- * parameters; a RegExp over the data; or a predicate.
+ * parameters; a RegExp over the data (giving the match, what `ctx.match` gets, or null; from the
+ * beginning every time, as in textMatcher); or a predicate.
  *
  * @example postbackMatcher('action=book')(toPostback(action)) // true for data 'action=book&offer=1'
+ * @example postbackMatcher(/^page-(\d+)$/)(toPostback(action))?.[1] // '7' for data 'page-7'
  */
-export function postbackMatcher(trigger: PostbackTrigger): (postback: Postback) => boolean {
+export function postbackMatcher(trigger: PostbackTrigger): (postback: Postback) => RegExpExecArray | boolean | null {
   if (typeof trigger === 'function') return trigger;
   if (trigger instanceof RegExp) {
     return (p) => {
       trigger.lastIndex = 0;
-      return trigger.test(p.data);
+      return trigger.exec(p.data);
     };
   }
   const wanted: Readonly<Record<string, string>> =
