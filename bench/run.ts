@@ -12,6 +12,11 @@
  * REDIS_CLUSTER_NODES: the bench's own 3-master cluster (lib/redis-cluster.ts), else
  * BENCH_REDIS_CLUSTER_NODES, else skipped. For both, Redis's own counters give commands and round
  * trips per callback (lib/redis-stats.ts), under load and in a short pass one callback at a time.
+ * The `conversation` scenario (issue 16: a two-step dialog per chat over 1000 chats against a plain
+ * handler doing the same turns, see subjects/conversation.ts) runs after the HTTP scenarios, in
+ * memory with `framework` and on the bench's Redis with `framework-redis`; its time is added to
+ * the budget, so the memory scenario keeps its share. Alone: BENCH_SCENARIOS=conversation, or
+ * `node dist/bench/conversation.js`.
  *
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
  * BENCH_CONNECTIONS (50), BENCH_SUBJECTS (comma list; `framework-quiet` is the framework at
@@ -21,13 +26,16 @@
  * BENCH_PROFILE (a folder: the framework runs with --cpu-prof), BENCH_FRAMEWORK_DIST (another
  * build of the framework, for A/B runs), BENCH_FRAMEWORK_ENV ("K=V,K=V" added to its settings),
  * BENCH_MEMORY_NODE_ARGS (node flags for the memory subjects), BENCH_REDIS_URL,
- * BENCH_REDIS_CLUSTER_NODES, BENCH_SERIAL_CALLBACKS (callbacks of the one-at-a-time pass, 300; 0: none).
+ * BENCH_REDIS_CLUSTER_NODES, BENCH_SERIAL_CALLBACKS (callbacks of the one-at-a-time pass, 300; 0: none),
+ * BENCH_CONVERSATION_ROUNDS / _WARMUP / _CHATS / _CONCURRENCY (see conversation.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOT_NAME, CLIENT_CREDENTIALS, SIG_KEY } from './lib/callbacks.js';
+import { conversationKnobs, conversationScenario } from './lib/conversation.js';
+import { conversationRatios, conversationRows, conversationTable, type ConversationReport } from './lib/conversation-report.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { startBenchRedis, type BenchRedis } from './lib/redis.js';
 import { startBenchCluster, type BenchCluster } from './lib/redis-cluster.js';
@@ -583,7 +591,7 @@ function ratios(runs: RunRecord[]): Ratio[] {
   return out;
 }
 
-function verdicts(runs: RunRecord[], rs: Ratio[], memories: MemoryRecord[]): string[] {
+function verdicts(runs: RunRecord[], rs: Ratio[], memories: MemoryRecord[], conversations: ConversationReport[]): string[] {
   const out: string[] = [];
   const check = (ok: boolean, text: string) => out.push(`${ok ? 'PASS' : 'MISS'}  ${text}`);
   const r = (scenario: ScenarioName, of: string) => rs.find((x) => x.scenario === scenario && x.of === of);
@@ -618,6 +626,8 @@ function verdicts(runs: RunRecord[], rs: Ratio[], memories: MemoryRecord[]): str
     bad.length === 0 && memBad.length === 0,
     `zero non-2xx, zero 207, zero lost replies in every run${bad.length ? ` (failing: ${bad.map((x) => `${x.subject}/${x.scenario}`).join(', ')})` : ''}${memBad.length ? ` (failing: ${memBad.map((m) => `memory ${m.subject}`).join(', ')})` : ''}`,
   );
+  const convBad = conversations.flatMap((c) => c.subjects.filter((x) => x.wrongReplies + x.failedTurns > 0).map((x) => `${c.store} ${x.name}`));
+  if (conversations.length) check(convBad.length === 0, `conversation: every turn answered 200 and every chat got its three replies, the last one right${convBad.length ? ` (failing: ${convBad.join(', ')})` : ''}`);
   return out;
 }
 
@@ -645,7 +655,7 @@ async function main(): Promise<void> {
   const began = Date.now();
   const pinned = pinSelf(LOADGEN_CORE);
   const wantedSubjects = (process.env.BENCH_SUBJECTS ?? 'node-raw,express-min,framework,framework-redis,framework-cluster').split(',').map((s) => s.trim());
-  const wantedScenarios = (process.env.BENCH_SCENARIOS ?? 'ingest,echo,memory').split(',').map((s) => s.trim());
+  const wantedScenarios = (process.env.BENCH_SCENARIOS ?? 'ingest,echo,conversation,memory').split(',').map((s) => s.trim());
   const machine = describeMachine();
   console.log(`bench: ${machine.cpu ?? '?'} (${machine.cores ?? '?'} cores), Node ${process.version}`);
   console.log(
@@ -661,13 +671,18 @@ async function main(): Promise<void> {
   const upstream = await startUpstream();
   const redis = wantedSubjects.includes('framework-redis') ? await startBenchRedis(LOADGEN_CORE) : undefined;
   if (redis) console.log(`bench: framework-redis uses ${redis.describe}, keys under ${redis.prefix}`);
-  const clusterOrWhy = wantedSubjects.includes('framework-cluster') ? await startBenchCluster(LOADGEN_CORE) : undefined;
+  // Only the HTTP scenarios use the cluster: BENCH_SCENARIOS=conversation does not wait for one.
+  const httpScenarios = wantedScenarios.includes('ingest') || wantedScenarios.includes('echo');
+  const clusterOrWhy = wantedSubjects.includes('framework-cluster') && httpScenarios ? await startBenchCluster(LOADGEN_CORE) : undefined;
   const cluster = clusterOrWhy && 'nodes' in clusterOrWhy ? clusterOrWhy : undefined;
   if (cluster) console.log(`bench: framework-cluster uses ${cluster.describe}, keys under ${cluster.prefix}`);
   else if (clusterOrWhy && 'skipped' in clusterOrWhy) console.log(`bench: framework-cluster skipped: ${clusterOrWhy.skipped}`);
   const runs: RunRecord[] = [];
   const serials: SerialRecord[] = [];
   const memories: MemoryRecord[] = [];
+  const conversations: ConversationReport[] = [];
+  /** The conversation scenario's time, added to the memory scenario's budget. */
+  let conversationMs = 0;
   try {
     const all = subjects(upstream, await freePort(), redis, cluster);
     if (redis?.pid) helperPids.push(redis.pid);
@@ -699,10 +714,24 @@ async function main(): Promise<void> {
         await stopChild(server.child);
       }
     }
+    if (wantedScenarios.includes('conversation')) {
+      const t0 = Date.now();
+      const stores = [
+        ...(wantedSubjects.includes('framework') ? [{ kind: 'memory' as const }] : []),
+        ...(wantedSubjects.includes('framework-redis') && redis ? [{ kind: 'redis' as const, url: redis.url, prefix: redis.prefix, ...(redis.pid ? { pid: redis.pid } : {}) }] : []),
+      ];
+      for (const store of stores) {
+        console.log(`  conversation ${store.kind}: a two-step dialog per chat against a session state machine and a stateless handler...`);
+        if (store.kind === 'redis') await redis!.clear();
+        await waitForQuiet([upstream.child.pid, ...helperPids]);
+        conversations.push(await conversationScenario(store, { core: SERVER_CORE, cwd, env: conversationKnobs() }));
+      }
+      conversationMs = Date.now() - t0;
+    }
     if (wantedScenarios.includes('memory')) {
       // The memory subjects share what is left of the time budget, in equal parts.
       const memorySubjects = all.filter((s) => (s.name === 'framework' || s.name === 'framework-redis') && wantedSubjects.includes(s.name));
-      const end = began + RUN_BUDGET_S * 1000 - 6000;
+      const end = began + RUN_BUDGET_S * 1000 + conversationMs - 6000;
       for (const [i, subject] of memorySubjects.entries()) {
         const deadline = MEMORY_FULL ? 0 : Date.now() + (end - Date.now()) / (memorySubjects.length - i);
         console.log(
@@ -722,13 +751,13 @@ async function main(): Promise<void> {
 
   const rs = ratios(runs);
   console.log('');
-  console.log(table(runs));
-  console.log('');
+  if (runs.length) console.log(`${table(runs)}\n`);
   for (const x of rs) {
     console.log(`  ${pad(x.scenario, 7, true)} ${pad(x.of, 32, true)} req/s ${x.rps.toFixed(3)}×   p99 ${x.p99.toFixed(3)}×   CPU/req ${x.cpuPerRequest?.toFixed(3) ?? '-'}×`);
   }
   const redisLines = redisReport(runs, serials);
   if (redisLines.length) console.log(`\n${redisLines.join('\n')}`);
+  if (conversations.length) console.log(`\n  conversation: per turn, against a plain handler doing the same turns (medians)\n${conversationTable(conversations)}`);
   for (const memory of memories) {
     console.log('');
     console.log(
@@ -744,7 +773,7 @@ async function main(): Promise<void> {
     if (memory.store) console.log(`  store at the end (entries/JSON bytes): ${memory.store}`);
     if (memory.heap) console.log(`  V8 heap at the end: ${memory.heap}`);
   }
-  const verdictLines = verdicts(runs, rs, memories);
+  const verdictLines = verdicts(runs, rs, memories, conversations);
   console.log('');
   for (const v of verdictLines) console.log(`  ${v}`);
   const elapsedS = Math.round((Date.now() - began) / 1000);
@@ -765,6 +794,7 @@ async function main(): Promise<void> {
       memoryCallbacks: MEMORY_CALLBACKS,
       memoryChats: MEMORY_CHATS,
       budgetS: MEMORY_FULL ? undefined : RUN_BUDGET_S,
+      conversationS: conversationMs ? Math.round(conversationMs / 1000) : undefined,
     },
     redis: redis?.describe,
     cluster: cluster?.describe ?? (clusterOrWhy && 'skipped' in clusterOrWhy ? `skipped: ${clusterOrWhy.skipped}` : undefined),
@@ -773,6 +803,9 @@ async function main(): Promise<void> {
     serial: serials,
     ratios: rs,
     memory: memories,
+    conversation: conversations.length
+      ? { reports: conversations, rows: conversations.flatMap(conversationRows), ratios: conversationRatios(conversations.flatMap(conversationRows)) }
+      : undefined,
     verdicts: verdictLines,
     elapsedS,
   };
